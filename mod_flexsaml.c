@@ -1,0 +1,36 @@
+/*
+ * mod_flexsaml: Okta SAML 2.0 sign-in for Apache httpd 2.4, with the
+ * identity Twilio Flex gets. The module record: directives and hooks only.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_request.h"
+#include "mod_auth.h"
+
+#define FLEXSAML_MODULE_RECORD
+#include "src/flexsaml_glue.h"
+
+static void flexsaml_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_pre_config(flexsaml_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(flexsaml_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(flexsaml_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(flexsaml_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* The endpoints answer before access control: the ACS must be reachable
+     * by a browser that has no session yet, wherever the site puts Require. */
+    ap_hook_quick_handler(flexsaml_endpoint_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_authn(flexsaml_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+}
+
+AP_DECLARE_MODULE(flexsaml) = {
+    STANDARD20_MODULE_STUFF,
+    flexsaml_create_dir_cfg,
+    flexsaml_merge_dir_cfg,
+    flexsaml_create_srv_cfg,
+    flexsaml_merge_srv_cfg,
+    flexsaml_cmds,
+    flexsaml_register_hooks,
+    AP_MODULE_FLAG_NONE,
+};

@@ -1,0 +1,277 @@
+/*
+ * Claims: what the application behind httpd learns about the user, as
+ * environment variables and, when asked, request headers.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+#include <apr_lib.h>
+
+#include "flexsaml.h"
+
+#define DEFAULT_HEADER_PREFIX "X-Flex-"
+
+flexsaml_claims_conf *flexsaml_claims_default(apr_pool_t *p)
+{
+    static const struct {
+        const char *attribute;
+        const char *name;
+    } defaults[] = {
+        {FLEXSAML_CLAIM_NAMEID, "FLEX_NAME_ID"},
+        {"full_name", "FLEX_FULL_NAME"},
+        {"email", "FLEX_EMAIL"},
+        {"roles", "FLEX_ROLES"},
+        {"image_url", "FLEX_IMAGE_URL"},
+    };
+    flexsaml_claims_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    c->claims = apr_array_make(p, 8, sizeof(flexsaml_claim));
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        flexsaml_claim *cl = apr_array_push(c->claims);
+        cl->attribute = defaults[i].attribute;
+        cl->name = defaults[i].name;
+        cl->indexed = 0;
+    }
+    c->roles_attribute = "roles";
+    c->separator = ",";
+    c->pass_as = FLEXSAML_PASS_ENV;
+    c->header_prefix = DEFAULT_HEADER_PREFIX;
+    return c;
+}
+
+/* Strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF):
+ * the application and the browser may disagree on what a lax sequence
+ * means, and that disagreement is where header and log tricks live. */
+int flexsaml_value_is_clean(const char *v)
+{
+    const unsigned char *s = (const unsigned char *)v;
+
+    if (v == NULL) {
+        return 0;
+    }
+    while (*s) {
+        unsigned char c = *s;
+        int more;
+        unsigned int cp;
+        unsigned int min;
+
+        if (c < 0x20 || c == 0x7f) {
+            return 0;
+        }
+        if (c < 0x80) {
+            s++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            more = 1;
+            cp = c & 0x1f;
+            min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            more = 2;
+            cp = c & 0x0f;
+            min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            more = 3;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else {
+            return 0;
+        }
+        s++;
+        for (int i = 0; i < more; i++, s++) {
+            /* A NUL here also fails, so the loop never reads past the end. */
+            if ((*s & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (*s & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *flexsaml_claims_header_name(apr_pool_t *p, const char *prefix, const char *env_name)
+{
+    apr_size_t plen;
+    apr_size_t n;
+    char *out;
+    char *o;
+    int word_start = 1;
+
+    if (prefix == NULL) {
+        prefix = DEFAULT_HEADER_PREFIX;
+    }
+    if (env_name == NULL) {
+        env_name = "";
+    }
+    if (strncasecmp(env_name, "FLEX_", 5) == 0) {
+        env_name += 5;
+    }
+    plen = strlen(prefix);
+    n = strlen(env_name);
+    out = apr_palloc(p, plen + n + 1);
+    memcpy(out, prefix, plen);
+    o = out + plen;
+    for (apr_size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)env_name[i];
+        if (!apr_isalnum(c)) {
+            /* Anything but a letter or digit would make an invalid or
+             * ambiguous header name; '-' is what '_' means here. */
+            *o++ = '-';
+            word_start = 1;
+            continue;
+        }
+        *o++ = (char)(word_start ? apr_toupper(c) : apr_tolower(c));
+        word_start = 0;
+    }
+    *o = '\0';
+    return out;
+}
+
+typedef struct {
+    apr_array_header_t *vals;
+} collect_ctx;
+
+static int collect_clean(void *rec, const char *key, const char *value)
+{
+    collect_ctx *cc = rec;
+
+    (void)key;
+    if (flexsaml_value_is_clean(value)) {
+        APR_ARRAY_PUSH(cc->vals, const char *) = value;
+    }
+    return 1;
+}
+
+static const char *join(apr_pool_t *p, const apr_array_header_t *vals, const char *sep)
+{
+    /* The role set joiner works for any array of strings. */
+    return flexsaml_roles_join(p, vals, sep);
+}
+
+/* Values a claim exports: already filtered for cleanliness. */
+static apr_array_header_t *claim_values(apr_pool_t *p, const flexsaml_claims_conf *c,
+                                        const flexsaml_claim *cl, const flexsaml_identity *id)
+{
+    apr_array_header_t *vals = apr_array_make(p, 4, sizeof(const char *));
+
+    if (strcmp(cl->attribute, FLEXSAML_CLAIM_NAMEID) == 0) {
+        if (flexsaml_value_is_clean(id->name_id)) {
+            APR_ARRAY_PUSH(vals, const char *) = id->name_id;
+        }
+    } else if (c->roles_attribute != NULL && strcmp(cl->attribute, c->roles_attribute) == 0) {
+        /* The normalized set, never the raw attribute: the application must
+         * see exactly the roles authorization decided on. */
+        for (int i = 0; id->roles != NULL && i < id->roles->nelts; i++) {
+            const char *r = APR_ARRAY_IDX(id->roles, i, const char *);
+            if (flexsaml_value_is_clean(r) && *r != '\0') {
+                APR_ARRAY_PUSH(vals, const char *) = r;
+            }
+        }
+    } else if (id->attributes != NULL) {
+        collect_ctx cc = {vals};
+        apr_table_do(collect_clean, &cc, id->attributes, cl->attribute, NULL);
+    }
+    return vals;
+}
+
+static void put(apr_pool_t *p, const flexsaml_claims_conf *c, apr_table_t *env,
+                apr_table_t *headers, const char *name, const char *value)
+{
+    apr_table_set(env, name, value);
+    if (headers != NULL) {
+        apr_table_set(headers, flexsaml_claims_header_name(p, c->header_prefix, name), value);
+    }
+}
+
+typedef struct {
+    const char *prefix;
+    apr_size_t len;
+    apr_array_header_t *doomed;
+} spoof_ctx;
+
+static int find_spoofed(void *rec, const char *key, const char *value)
+{
+    spoof_ctx *sc = rec;
+
+    (void)value;
+    for (apr_size_t i = 0; i < sc->len; i++) {
+        char k = key[i];
+        char q = sc->prefix[i];
+        if (k == '\0') {
+            return 1;
+        }
+        /* Some back ends read X_Flex_Roles as X-Flex-Roles. */
+        if (k == '_') {
+            k = '-';
+        }
+        if (q == '_') {
+            q = '-';
+        }
+        if (apr_tolower((unsigned char)k) != apr_tolower((unsigned char)q)) {
+            return 1;
+        }
+    }
+    APR_ARRAY_PUSH(sc->doomed, const char *) = key;
+    return 1;
+}
+
+/* The application trusts every header under the prefix, so none may come
+ * from the client: one we do not set this time (an absent claim, an index
+ * past the real count) would otherwise pass through as if we had. */
+static void strip_spoofed(apr_pool_t *p, const char *prefix, apr_table_t *headers)
+{
+    spoof_ctx sc;
+
+    sc.prefix = prefix;
+    sc.len = strlen(prefix);
+    if (sc.len == 0) {
+        return;
+    }
+    sc.doomed = apr_array_make(p, 2, sizeof(const char *));
+    apr_table_do(find_spoofed, &sc, headers, NULL);
+    for (int i = 0; i < sc.doomed->nelts; i++) {
+        apr_table_unset(headers, APR_ARRAY_IDX(sc.doomed, i, const char *));
+    }
+}
+
+void flexsaml_claims_export(apr_pool_t *p, const flexsaml_claims_conf *c,
+                            const flexsaml_identity *id, apr_table_t *env, apr_table_t *headers)
+{
+    const char *sep;
+
+    if (c == NULL || id == NULL || env == NULL || c->claims == NULL) {
+        return;
+    }
+    if (!(c->pass_as & FLEXSAML_PASS_HEADERS)) {
+        headers = NULL;
+    }
+    if (headers != NULL) {
+        strip_spoofed(p, c->header_prefix != NULL ? c->header_prefix : DEFAULT_HEADER_PREFIX,
+                      headers);
+    }
+    sep = c->separator != NULL ? c->separator : ",";
+    for (int i = 0; i < c->claims->nelts; i++) {
+        const flexsaml_claim *cl = &APR_ARRAY_IDX(c->claims, i, flexsaml_claim);
+        apr_array_header_t *vals;
+
+        if (cl->attribute == NULL || cl->name == NULL) {
+            continue;
+        }
+        vals = claim_values(p, c, cl, id);
+        if (vals->nelts == 0) {
+            continue;
+        }
+        put(p, c, env, headers, cl->name, join(p, vals, sep));
+        if (cl->indexed) {
+            for (int j = 0; j < vals->nelts; j++) {
+                put(p, c, env, headers, apr_psprintf(p, "%s_%d", cl->name, j),
+                    APR_ARRAY_IDX(vals, j, const char *));
+            }
+            put(p, c, env, headers, apr_pstrcat(p, cl->name, "_N", NULL), apr_itoa(p, vals->nelts));
+        }
+    }
+}

@@ -1,0 +1,593 @@
+/*
+ * Directives, config create/merge, and the validation that makes
+ * `apachectl -t` refuse a wrong configuration with the directive named.
+ * Everything that can be checked without shared memory is checked in the
+ * check_config hook, which `-t` runs; post_config only opens the stores.
+ */
+#include <string.h>
+
+#include "http_core.h"
+#include "apr_strings.h"
+#include "apr_file_io.h"
+#include "apr_lib.h"
+
+#include "flexsaml_glue.h"
+
+#define DEFAULT_ENDPOINT "/flexsaml"
+#define DEFAULT_COOKIE "flexsaml_session"
+#define DEFAULT_LIFETIME apr_time_from_sec(8 * 3600)
+#define DEFAULT_SKEW 60
+#define MAX_SKEW 300
+#define DEFAULT_MAX_BODY (256 * 1024)
+#define DEFAULT_MAX_ATTR (16 * 1024)
+#define DEFAULT_MAX_SESSION (48 * 1024)
+#define DEFAULT_REQUEST_TTL 600
+
+void *flexsaml_create_srv_cfg(apr_pool_t *p, server_rec *s)
+{
+    flexsaml_srv_cfg *c = apr_pcalloc(p, sizeof(*c));
+    (void)s;
+    c->idp_initiated = FLEXSAML_UNSET;
+    c->require_signed_response = FLEXSAML_UNSET;
+    c->clock_skew = FLEXSAML_UNSET;
+    c->request_ttl = FLEXSAML_UNSET;
+    c->session_lifetime = FLEXSAML_UNSET;
+    c->max_body = FLEXSAML_UNSET;
+    c->allow_sha1 = FLEXSAML_UNSET;
+    c->require_flex_role = FLEXSAML_UNSET;
+    c->roles.unknown = (flexsaml_unknown_policy)FLEXSAML_UNSET;
+    c->roles.map = apr_hash_make(p);
+    c->redirect_hosts = apr_array_make(p, 2, sizeof(const char *));
+    return c;
+}
+
+#define PICK(field) (add->field ? add->field : base->field)
+#define PICK_INT(field) (add->field != FLEXSAML_UNSET ? add->field : base->field)
+
+void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
+{
+    flexsaml_srv_cfg *base = basev, *add = addv;
+    flexsaml_srv_cfg *c = apr_pcalloc(p, sizeof(*c));
+
+    c->sp_entity_id = PICK(sp_entity_id);
+    c->endpoint = PICK(endpoint);
+    c->sp_cert_file = PICK(sp_cert_file);
+    c->sp_key_file = PICK(sp_key_file);
+    /* The IdP is one unit: a virtual host that names any part of it does
+     * not inherit the other parts from the main server. */
+    if (add->idp_metadata_file || add->idp_cert_file || add->idp_sso_url || add->idp_issuer) {
+        c->idp_metadata_file = add->idp_metadata_file;
+        c->idp_cert_file = add->idp_cert_file;
+        c->idp_sso_url = add->idp_sso_url;
+        c->idp_issuer = add->idp_issuer;
+        c->where = add->where;
+    } else {
+        c->idp_metadata_file = base->idp_metadata_file;
+        c->idp_cert_file = base->idp_cert_file;
+        c->idp_sso_url = base->idp_sso_url;
+        c->idp_issuer = base->idp_issuer;
+        c->where = base->where;
+    }
+    c->idp_initiated = PICK_INT(idp_initiated);
+    c->default_url = PICK(default_url);
+    c->require_signed_response = PICK_INT(require_signed_response);
+    c->clock_skew = PICK_INT(clock_skew);
+    c->request_ttl = PICK_INT(request_ttl);
+    c->cache_spec = PICK(cache_spec);
+    c->session_lifetime = PICK_INT(session_lifetime);
+    c->cookie_name = PICK(cookie_name);
+    c->redirect_hosts = add->redirect_hosts->nelts ? add->redirect_hosts : base->redirect_hosts;
+    c->max_body = PICK_INT(max_body);
+    c->allow_sha1 = PICK_INT(allow_sha1);
+    c->require_flex_role = PICK_INT(require_flex_role);
+    c->roles.unknown = (int)add->roles.unknown != FLEXSAML_UNSET ? add->roles.unknown : base->roles.unknown;
+    c->roles.map = apr_hash_overlay(p, add->roles.map, base->roles.map);
+    c->claims = PICK(claims);
+    c->max_attr_bytes = PICK(max_attr_bytes);
+    return c;
+}
+
+void *flexsaml_create_dir_cfg(apr_pool_t *p, char *dir)
+{
+    flexsaml_dir_cfg *d = apr_pcalloc(p, sizeof(*d));
+    (void)dir;
+    d->pass_as = FLEXSAML_UNSET;
+    return d;
+}
+
+void *flexsaml_merge_dir_cfg(apr_pool_t *p, void *basev, void *addv)
+{
+    flexsaml_dir_cfg *base = basev, *add = addv;
+    flexsaml_dir_cfg *d = apr_pcalloc(p, sizeof(*d));
+    d->pass_as = PICK_INT(pass_as);
+    return d;
+}
+
+/* ---- directive handlers ---- */
+
+static flexsaml_srv_cfg *cfg_of(cmd_parms *cmd)
+{
+    return flexsaml_srv(cmd->server);
+}
+
+static const char *where_of(cmd_parms *cmd)
+{
+    return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
+}
+
+static const char *set_string(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    flexsaml_srv_cfg *c = cfg_of(cmd);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    (void)dummy;
+    if (err)
+        return err;
+    *(const char **)((char *)c + (apr_size_t)cmd->info) = arg;
+    return NULL;
+}
+
+static const char *set_file(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    flexsaml_srv_cfg *c = cfg_of(cmd);
+    const char *err = set_string(cmd, dummy, ap_server_root_relative(cmd->pool, arg));
+    if (!err && (apr_size_t)cmd->info != APR_OFFSETOF(flexsaml_srv_cfg, sp_cert_file) &&
+        (apr_size_t)cmd->info != APR_OFFSETOF(flexsaml_srv_cfg, sp_key_file))
+        c->where = where_of(cmd);
+    return err;
+}
+
+static const char *set_idp_field(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = set_string(cmd, dummy, arg);
+    if (!err)
+        cfg_of(cmd)->where = where_of(cmd);
+    return err;
+}
+
+static const char *set_flag(cmd_parms *cmd, void *dummy, int on)
+{
+    flexsaml_srv_cfg *c = cfg_of(cmd);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    (void)dummy;
+    if (err)
+        return err;
+    *(int *)((char *)c + (apr_size_t)cmd->info) = on;
+    return NULL;
+}
+
+/* Seconds, with an optional s, m, h or d suffix. */
+static const char *parse_duration(cmd_parms *cmd, const char *arg, apr_int64_t *secs)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    if (end == arg || v < 0)
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a duration (e.g. 300, 90m, 8h)",
+                            cmd->cmd->name, arg);
+    switch (apr_tolower(*end)) {
+    case '\0':
+    case 's':
+        break;
+    case 'm':
+        v *= 60;
+        break;
+    case 'h':
+        v *= 3600;
+        break;
+    case 'd':
+        v *= 86400;
+        break;
+    default:
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a duration (e.g. 300, 90m, 8h)",
+                            cmd->cmd->name, arg);
+    }
+    if (*end && end[1])
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a duration (e.g. 300, 90m, 8h)",
+                            cmd->cmd->name, arg);
+    *secs = v;
+    return NULL;
+}
+
+static const char *set_skew(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_int64_t v;
+    const char *err = parse_duration(cmd, arg, &v);
+    (void)dummy;
+    if (err)
+        return err;
+    if (v > MAX_SKEW)
+        return apr_psprintf(cmd->pool,
+                            "FlexSAMLClockSkew %s: at most %d seconds is allowed; fix the clock "
+                            "(NTP) rather than widen the window",
+                            arg, MAX_SKEW);
+    cfg_of(cmd)->clock_skew = (int)v;
+    return NULL;
+}
+
+static const char *set_lifetime(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_int64_t v;
+    const char *err = parse_duration(cmd, arg, &v);
+    (void)dummy;
+    if (err)
+        return err;
+    if (v < 1 || v > 30 * 86400)
+        return "FlexSAMLSessionLifetime must be between 1 second and 30 days";
+    cfg_of(cmd)->session_lifetime = apr_time_from_sec(v);
+    return NULL;
+}
+
+static const char *set_size(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    (void)dummy;
+    if (end == arg || *end || v < 1024 || v > 64 * 1024 * 1024)
+        return apr_psprintf(cmd->pool, "%s: \"%s\" must be a byte count from 1024 to 67108864",
+                            cmd->cmd->name, arg);
+    if ((apr_size_t)cmd->info == APR_OFFSETOF(flexsaml_srv_cfg, max_body))
+        cfg_of(cmd)->max_body = (apr_off_t)v;
+    else
+        cfg_of(cmd)->max_attr_bytes = (apr_size_t)v;
+    return NULL;
+}
+
+static const char *set_endpoint(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_size_t n = strlen(arg);
+    (void)dummy;
+    if (arg[0] != '/' || n < 2 || arg[n - 1] == '/' || strpbrk(arg, " ?#%\\"))
+        return "FlexSAMLEndpointPath must be a path like /flexsaml (leading slash, no trailing "
+               "slash, no query)";
+    cfg_of(cmd)->endpoint = arg;
+    return NULL;
+}
+
+static const char *set_redirect_hosts(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    if (strpbrk(arg, "/:@\\ ") || !*arg)
+        return apr_psprintf(cmd->pool,
+                            "FlexSAMLRedirectDomains: \"%s\" must be a host name such as "
+                            "portal.example.com, or .example.com for its subdomains",
+                            arg);
+    APR_ARRAY_PUSH(cfg_of(cmd)->redirect_hosts, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+static const char *set_unknown_roles(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    flexsaml_srv_cfg *c = cfg_of(cmd);
+    (void)dummy;
+    if (!strcasecmp(arg, "keep"))
+        c->roles.unknown = FLEXSAML_UNKNOWN_KEEP;
+    else if (!strcasecmp(arg, "drop"))
+        c->roles.unknown = FLEXSAML_UNKNOWN_DROP;
+    else if (!strcasecmp(arg, "deny"))
+        c->roles.unknown = FLEXSAML_UNKNOWN_DENY;
+    else
+        return "FlexSAMLUnknownRoles must be keep, drop or deny";
+    return NULL;
+}
+
+static const char *add_role_map(cmd_parms *cmd, void *dummy, int argc, char *const argv[])
+{
+    flexsaml_srv_cfg *c = cfg_of(cmd);
+    apr_array_header_t *targets;
+    int i;
+    (void)dummy;
+    if (argc < 2)
+        return "FlexSAMLRoleMap needs an IdP value and at least one role, e.g. "
+               "FlexSAMLRoleMap Flex-Supervisors supervisor";
+    targets = apr_array_make(cmd->pool, argc - 1, sizeof(const char *));
+    for (i = 1; i < argc; i++) {
+        if (!flexsaml_role_is_known(argv[i]))
+            return apr_psprintf(cmd->pool,
+                                "FlexSAMLRoleMap %s: \"%s\" is not a Flex role (agent, admin, "
+                                "supervisor) or a Flex Insights role (wfo.*)",
+                                argv[0], argv[i]);
+        APR_ARRAY_PUSH(targets, const char *) = apr_pstrdup(cmd->pool, argv[i]);
+        ap_str_tolower(APR_ARRAY_IDX(targets, i - 1, char *));
+    }
+    {
+        char *key = apr_pstrdup(cmd->pool, argv[0]);
+        ap_str_tolower(key);
+        apr_hash_set(c->roles.map, key, APR_HASH_KEY_STRING, targets);
+    }
+    return NULL;
+}
+
+#define OFF(f) (void *)APR_OFFSETOF(flexsaml_srv_cfg, f)
+
+const command_rec flexsaml_cmds[] = {
+    AP_INIT_TAKE1("FlexSAMLSPEntityID", set_string, OFF(sp_entity_id), RSRC_CONF,
+                  "This SP's entity ID (Okta: Audience URI)"),
+    AP_INIT_TAKE1("FlexSAMLEndpointPath", set_endpoint, NULL, RSRC_CONF,
+                  "Path under which metadata, acs, login and logout are served (default "
+                  "/flexsaml)"),
+    AP_INIT_TAKE1("FlexSAMLSPCertificateFile", set_file, OFF(sp_cert_file), RSRC_CONF,
+                  "PEM certificate of this SP, published in its metadata"),
+    AP_INIT_TAKE1("FlexSAMLSPPrivateKeyFile", set_file, OFF(sp_key_file), RSRC_CONF,
+                  "PEM private key of this SP"),
+    AP_INIT_TAKE1("FlexSAMLIdPMetadataFile", set_file, OFF(idp_metadata_file), RSRC_CONF,
+                  "IdP metadata XML file (instead of the three IdP fields)"),
+    AP_INIT_TAKE1("FlexSAMLIdPCertificateFile", set_file, OFF(idp_cert_file), RSRC_CONF,
+                  "Okta's X.509 signing certificate (PEM)"),
+    AP_INIT_TAKE1("FlexSAMLIdPSSOURL", set_idp_field, OFF(idp_sso_url), RSRC_CONF,
+                  "Okta's Identity Provider Single Sign-On URL"),
+    AP_INIT_TAKE1("FlexSAMLIdPIssuer", set_idp_field, OFF(idp_issuer), RSRC_CONF,
+                  "Okta's Identity Provider Issuer"),
+    AP_INIT_FLAG("FlexSAMLIdPInitiated", set_flag, OFF(idp_initiated), RSRC_CONF,
+                 "Accept IdP-initiated (unsolicited) logins (default on)"),
+    AP_INIT_TAKE1("FlexSAMLDefaultURL", set_string, OFF(default_url), RSRC_CONF,
+                  "Where a login lands without a usable RelayState (default /)"),
+    AP_INIT_FLAG("FlexSAMLRequireSignedResponse", set_flag, OFF(require_signed_response),
+                 RSRC_CONF, "Refuse responses whose Response element is unsigned (default on)"),
+    AP_INIT_TAKE1("FlexSAMLClockSkew", set_skew, NULL, RSRC_CONF,
+                  "Allowed clock difference with the IdP in seconds (default 60, at most 300)"),
+    AP_INIT_TAKE1("FlexSAMLSessionCache", set_string, OFF(cache_spec), RSRC_CONF,
+                  "socache provider for sessions: shmcb[:path(size)], redis:host:port, "
+                  "memcache:host:port, dbm:path"),
+    AP_INIT_TAKE1("FlexSAMLSessionLifetime", set_lifetime, NULL, RSRC_CONF,
+                  "Session lifetime (default 8h), capped by SessionNotOnOrAfter"),
+    AP_INIT_TAKE1("FlexSAMLCookieName", set_string, OFF(cookie_name), RSRC_CONF,
+                  "Name of the session cookie (default flexsaml_session)"),
+    AP_INIT_ITERATE("FlexSAMLRedirectDomains", set_redirect_hosts, NULL, RSRC_CONF,
+                    "Hosts a RelayState may send the browser to besides this one"),
+    AP_INIT_TAKE1("FlexSAMLMaxBodySize", set_size, OFF(max_body), RSRC_CONF,
+                  "Largest POST body the ACS reads (default 262144)"),
+    AP_INIT_TAKE1("FlexSAMLMaxAttributeBytes", set_size, OFF(max_attr_bytes), RSRC_CONF,
+                  "Largest attribute value accepted (default 16384)"),
+    AP_INIT_FLAG("FlexSAMLAllowSHA1", set_flag, OFF(allow_sha1), RSRC_CONF,
+                 "Accept RSA-SHA1 signatures (default off; an escape hatch only)"),
+    AP_INIT_TAKE_ARGV("FlexSAMLRoleMap", add_role_map, NULL, RSRC_CONF,
+                      "Maps an IdP value to Flex roles: FlexSAMLRoleMap <value> <role>..."),
+    AP_INIT_TAKE1("FlexSAMLUnknownRoles", set_unknown_roles, NULL, RSRC_CONF,
+                  "keep, drop (default) or deny role values that are not Flex roles"),
+    AP_INIT_FLAG("FlexSAMLRequireFlexRole", set_flag, OFF(require_flex_role), RSRC_CONF,
+                 "Refuse a login without agent, admin or supervisor (default on)"),
+    {NULL}};
+
+/* ---- validation and startup ---- */
+
+static const char *read_file(apr_pool_t *p, const char *path, apr_size_t max, const char **out,
+                             apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    char *buf;
+    apr_size_t n;
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(p, "cannot be read (%pm)", &rv);
+    rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    if (rv != APR_SUCCESS || fi.size < 0 || (apr_size_t)fi.size > max) {
+        apr_file_close(f);
+        return apr_psprintf(p, "is larger than %" APR_SIZE_T_FMT " bytes", max);
+    }
+    n = (apr_size_t)fi.size;
+    buf = apr_palloc(p, n + 1);
+    rv = apr_file_read_full(f, buf, n, &n);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && rv != APR_EOF)
+        return apr_psprintf(p, "cannot be read (%pm)", &rv);
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return NULL;
+}
+
+static int configured(const flexsaml_srv_cfg *c)
+{
+    return c->sp_entity_id || c->idp_metadata_file || c->idp_cert_file || c->idp_sso_url ||
+           c->idp_issuer;
+}
+
+static void apply_defaults(apr_pool_t *p, flexsaml_srv_cfg *c)
+{
+    if (!c->endpoint)
+        c->endpoint = DEFAULT_ENDPOINT;
+    if (c->idp_initiated == FLEXSAML_UNSET)
+        c->idp_initiated = 1;
+    if (!c->default_url)
+        c->default_url = "/";
+    if (c->require_signed_response == FLEXSAML_UNSET)
+        c->require_signed_response = 1;
+    if (c->clock_skew == FLEXSAML_UNSET)
+        c->clock_skew = DEFAULT_SKEW;
+    if (c->request_ttl == FLEXSAML_UNSET)
+        c->request_ttl = DEFAULT_REQUEST_TTL;
+    if (!c->cache_spec)
+        c->cache_spec = "shmcb";
+    if (c->session_lifetime == FLEXSAML_UNSET)
+        c->session_lifetime = DEFAULT_LIFETIME;
+    if (!c->cookie_name)
+        c->cookie_name = DEFAULT_COOKIE;
+    if (c->max_body == FLEXSAML_UNSET)
+        c->max_body = DEFAULT_MAX_BODY;
+    if (c->allow_sha1 == FLEXSAML_UNSET)
+        c->allow_sha1 = 0;
+    if (c->require_flex_role == FLEXSAML_UNSET)
+        c->require_flex_role = 1;
+    if ((int)c->roles.unknown == FLEXSAML_UNSET)
+        c->roles.unknown = FLEXSAML_UNKNOWN_DROP;
+    if (!c->claims)
+        c->claims = flexsaml_claims_default(p);
+    if (!c->max_attr_bytes)
+        c->max_attr_bytes = DEFAULT_MAX_ATTR;
+    c->max_session_bytes = DEFAULT_MAX_SESSION;
+}
+
+#define CONFIG_FAIL(s, ...)                                                                        \
+    do {                                                                                           \
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, "flexsaml: " __VA_ARGS__);  \
+        return HTTP_INTERNAL_SERVER_ERROR;                                                         \
+    } while (0)
+
+static int load_idp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flexsaml_idp **idp)
+{
+    const char *err, *data;
+    int fields = (c->idp_cert_file != NULL) + (c->idp_sso_url != NULL) + (c->idp_issuer != NULL);
+    apr_size_t len;
+    const char *where = c->where ? c->where : s->defn_name;
+
+    if (c->idp_metadata_file && fields)
+        CONFIG_FAIL(s,
+                    "%s: the IdP is given twice: use either FlexSAMLIdPMetadataFile or the three "
+                    "fields FlexSAMLIdPCertificateFile, FlexSAMLIdPSSOURL and FlexSAMLIdPIssuer, "
+                    "not both",
+                    where);
+    if (c->idp_metadata_file) {
+        if ((err = read_file(p, c->idp_metadata_file, 4 * 1024 * 1024, &data, &len)) ||
+            (err = flexsaml_idp_from_metadata(p, data, len, idp)))
+            CONFIG_FAIL(s, "%s: FlexSAMLIdPMetadataFile %s: %s", where, c->idp_metadata_file, err);
+        return OK;
+    }
+    if (fields == 0)
+        CONFIG_FAIL(s,
+                    "server %s: no IdP configured: set FlexSAMLIdPMetadataFile, or the three "
+                    "Okta fields FlexSAMLIdPCertificateFile, FlexSAMLIdPSSOURL and "
+                    "FlexSAMLIdPIssuer",
+                    s->server_hostname ? s->server_hostname : "(main)");
+    if (fields < 3)
+        CONFIG_FAIL(s, "%s: %s is missing: the three Okta fields go together", where,
+                    !c->idp_cert_file  ? "FlexSAMLIdPCertificateFile"
+                    : !c->idp_sso_url ? "FlexSAMLIdPSSOURL"
+                                      : "FlexSAMLIdPIssuer");
+    if ((err = read_file(p, c->idp_cert_file, 64 * 1024, &data, NULL)))
+        CONFIG_FAIL(s, "%s: FlexSAMLIdPCertificateFile %s %s", where, c->idp_cert_file, err);
+    if ((err = flexsaml_idp_from_fields(p, data, c->idp_sso_url, c->idp_issuer, idp)))
+        CONFIG_FAIL(s,
+                    "%s: %s (FlexSAMLIdPCertificateFile %s: paste Okta's X.509 certificate, "
+                    "PEM with its BEGIN/END lines; FlexSAMLIdPSSOURL must be an https URL)",
+                    where, err, c->idp_cert_file);
+    return OK;
+}
+
+static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, apr_hash_t *built)
+{
+    const char *key, *err, *cert = NULL, *pkey = NULL;
+    flexsaml_idp *idp = NULL;
+    flexsaml_sp *sp;
+    int rc;
+
+    c->policy.sp_entity_id = c->sp_entity_id;
+    c->policy.require_signed_response = c->require_signed_response;
+    c->policy.allow_sha1 = c->allow_sha1;
+    c->policy.clock_skew = c->clock_skew;
+    c->policy.require_flex_role = c->require_flex_role;
+    c->policy.roles = c->roles;
+    c->policy.roles_attribute = c->claims->roles_attribute;
+    c->policy.max_attr_bytes = c->max_attr_bytes;
+    c->policy.max_total_bytes = c->max_session_bytes / 2;
+
+    /* Virtual hosts that inherit one SP unchanged share one Lasso server. */
+    key = apr_psprintf(p, "%s|%s|%s|%s|%s|%s|%s|%d%d%d%d%d|%pp|%" APR_SIZE_T_FMT,
+                       c->sp_entity_id, c->idp_metadata_file ? c->idp_metadata_file : "",
+                       c->idp_cert_file ? c->idp_cert_file : "",
+                       c->idp_sso_url ? c->idp_sso_url : "", c->idp_issuer ? c->idp_issuer : "",
+                       c->sp_cert_file ? c->sp_cert_file : "", c->sp_key_file ? c->sp_key_file : "",
+                       c->require_signed_response, c->allow_sha1, c->clock_skew,
+                       c->require_flex_role, (int)c->roles.unknown, (void *)c->roles.map,
+                       c->max_attr_bytes);
+    if ((c->sp = apr_hash_get(built, key, APR_HASH_KEY_STRING)) != NULL)
+        return OK;
+    if ((rc = load_idp(p, s, c, &idp)) != OK)
+        return rc;
+    if ((c->sp_cert_file == NULL) != (c->sp_key_file == NULL))
+        CONFIG_FAIL(s, "FlexSAMLSPCertificateFile and FlexSAMLSPPrivateKeyFile go together");
+    if (c->sp_cert_file &&
+        (err = read_file(p, c->sp_cert_file, 64 * 1024, &cert, NULL)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLSPCertificateFile %s %s", c->sp_cert_file, err);
+    if (c->sp_key_file && (err = read_file(p, c->sp_key_file, 64 * 1024, &pkey, NULL)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLSPPrivateKeyFile %s %s", c->sp_key_file, err);
+    if ((err = flexsaml_sp_create(p, &c->policy, idp, cert, pkey, &sp)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLSPEntityID %s: %s", c->sp_entity_id, err);
+    if (idp->cert_not_after && idp->cert_not_after < apr_time_now())
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_ERR, 0, NULL,
+                     "flexsaml: the IdP signing certificate (%s) has expired; Okta keeps "
+                     "signing with it only until you rotate it",
+                     idp->cert_subject);
+    apr_hash_set(built, key, APR_HASH_KEY_STRING, sp);
+    c->sp = sp;
+    return OK;
+}
+
+static const char *init_key = "flexsaml-lasso-init";
+
+int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_t *built = apr_hash_make(ptemp);
+    apr_hash_t *stores = apr_hash_make(ptemp);
+    void *done = NULL;
+    const char *err;
+    int rc;
+
+    (void)plog;
+    apr_pool_userdata_get(&done, init_key, s->process->pool);
+    if (!done) {
+        if ((err = flexsaml_sp_global_init()) != NULL)
+            CONFIG_FAIL(s, "%s", err);
+        apr_pool_userdata_set((void *)1, init_key, apr_pool_cleanup_null, s->process->pool);
+    }
+    for (; s; s = s->next) {
+        flexsaml_srv_cfg *c = flexsaml_srv(s);
+        if (!configured(c))
+            continue;
+        apply_defaults(pconf, c);
+        if (!c->sp_entity_id)
+            CONFIG_FAIL(s,
+                        "%s: FlexSAMLSPEntityID is missing: set it to this SP's entity ID, e.g. "
+                        "https://%s%s/metadata (Okta: Audience URI)",
+                        c->where ? c->where : s->defn_name,
+                        s->server_hostname ? s->server_hostname : "portal.example.com",
+                        c->endpoint);
+        if ((rc = build_sp(pconf, s, c, built)) != OK)
+            return rc;
+        c->store = apr_hash_get(stores, c->cache_spec, APR_HASH_KEY_STRING);
+        if (!c->store) {
+            if ((err = flexsaml_store_create(pconf, c->cache_spec, &c->store)) != NULL)
+                CONFIG_FAIL(s, "FlexSAMLSessionCache %s: %s", c->cache_spec, err);
+            apr_hash_set(stores, c->cache_spec, APR_HASH_KEY_STRING, c->store);
+        }
+    }
+    return OK;
+}
+
+int flexsaml_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    flexsaml_store_register_mutex(pconf);
+    return OK;
+}
+
+int flexsaml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    apr_status_t rv;
+    (void)plog;
+    for (; s; s = s->next) {
+        flexsaml_srv_cfg *c = flexsaml_srv(s);
+        if (!c->store)
+            continue;
+        rv = flexsaml_store_init(c->store, s, pconf, ptemp);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                         "flexsaml: FlexSAMLSessionCache %s cannot be initialized",
+                         flexsaml_store_spec(c->store));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+void flexsaml_child_init(apr_pool_t *p, server_rec *s)
+{
+    for (; s; s = s->next) {
+        flexsaml_srv_cfg *c = flexsaml_srv(s);
+        if (c->store)
+            flexsaml_store_child_init(c->store, s, p);
+    }
+}

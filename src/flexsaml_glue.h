@@ -1,0 +1,126 @@
+/*
+ * mod_flexsaml glue: what the httpd-facing files share. The core (flexsaml.h,
+ * flexsaml_sp.h) never includes this file.
+ */
+#ifndef FLEXSAML_GLUE_H
+#define FLEXSAML_GLUE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "ap_socache.h"
+#include "apr_global_mutex.h"
+
+#include "flexsaml.h"
+#include "flexsaml_sp.h"
+
+#ifndef FLEXSAML_MODULE_RECORD /* AP_DECLARE_MODULE declares it there */
+APLOG_USE_MODULE(flexsaml);
+#endif
+extern module AP_MODULE_DECLARE_DATA flexsaml_module;
+
+#define FLEXSAML_AUTH_TYPE "FlexSAML"
+#define FLEXSAML_UNSET -1
+
+/* ---- store.c: the socache behind sessions, pending requests, replay ---- */
+typedef struct flexsaml_store flexsaml_store;
+
+/* Key spaces: each kind of entry lives under its own prefix. */
+#define FLEXSAML_KEY_SESSION 's'
+#define FLEXSAML_KEY_REQUEST 'r'
+#define FLEXSAML_KEY_ASSERTION 'a'
+
+void flexsaml_store_register_mutex(apr_pool_t *pconf);
+const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_store **out);
+apr_status_t flexsaml_store_init(flexsaml_store *st, server_rec *s, apr_pool_t *pconf,
+                                 apr_pool_t *ptemp);
+void flexsaml_store_child_init(flexsaml_store *st, server_rec *s, apr_pool_t *p);
+const char *flexsaml_store_spec(const flexsaml_store *st);
+/* APR_NOTFOUND when absent or expired. */
+apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, const char *id,
+                                const char **val, apr_size_t *len);
+apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, const char *id,
+                                apr_time_t expiry, const char *val, apr_size_t len);
+apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, char kind, const char *id);
+/* Records id until expiry; APR_EEXIST when it was already recorded. */
+apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, const char *id,
+                                 apr_time_t expiry);
+
+/* ---- config.c ---- */
+typedef struct {
+    const char *sp_entity_id;
+    const char *endpoint; /* "/flexsaml" */
+    const char *sp_cert_file;
+    const char *sp_key_file;
+    const char *idp_metadata_file;
+    const char *idp_cert_file;
+    const char *idp_sso_url;
+    const char *idp_issuer;
+    const char *where; /* file:line of the IdP directives, for messages */
+    int idp_initiated;
+    const char *default_url;
+    int require_signed_response;
+    int clock_skew;    /* seconds */
+    int request_ttl;   /* seconds a pending AuthnRequest stays valid */
+    const char *cache_spec;
+    apr_interval_time_t session_lifetime;
+    const char *cookie_name;
+    apr_array_header_t *redirect_hosts; /* const char * */
+    apr_off_t max_body;
+    int allow_sha1;
+    flexsaml_role_policy roles;
+    int require_flex_role;
+    flexsaml_claims_conf *claims;
+    apr_size_t max_attr_bytes;
+    apr_size_t max_session_bytes;
+
+    /* Built in post_config, read-only afterwards. */
+    flexsaml_sp *sp;
+    flexsaml_store *store;
+    flexsaml_sp_policy policy;
+} flexsaml_srv_cfg;
+
+typedef struct {
+    int pass_as; /* FLEXSAML_PASS_* or FLEXSAML_UNSET */
+} flexsaml_dir_cfg;
+
+extern const command_rec flexsaml_cmds[];
+void *flexsaml_create_srv_cfg(apr_pool_t *p, server_rec *s);
+void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *base, void *add);
+void *flexsaml_create_dir_cfg(apr_pool_t *p, char *dir);
+void *flexsaml_merge_dir_cfg(apr_pool_t *p, void *base, void *add);
+int flexsaml_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+int flexsaml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+void flexsaml_child_init(apr_pool_t *p, server_rec *s);
+
+static inline flexsaml_srv_cfg *flexsaml_srv(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &flexsaml_module);
+}
+
+/* ---- errors.c ---- */
+/* Logs "refused reason=<code> id=<id>: <detail>" and answers status with a
+ * short HTML page (title, hint, id). Returns the value the hook must return. */
+int flexsaml_refuse(request_rec *r, int status, const char *code, const char *detail,
+                    const char *hint);
+/* An id that joins a page to its log line. */
+const char *flexsaml_correlation_id(request_rec *r);
+/* HTML-escapes for a page (never NULL). */
+const char *flexsaml_html(apr_pool_t *p, const char *s);
+
+/* ---- endpoints.c ---- */
+int flexsaml_endpoint_handler(request_rec *r, int lookup_uri);
+/* The public URL of a path under the endpoint ("/acs" -> https://host/flexsaml/acs). */
+const char *flexsaml_endpoint_url(request_rec *r, const char *suffix);
+/* candidate when it is a local path or an allowed URL, else NULL. */
+const char *flexsaml_safe_target(request_rec *r, const char *candidate);
+
+/* ---- auth.c ---- */
+int flexsaml_check_authn(request_rec *r);
+/* Looks up and validates the session of this request; NULL when none. */
+flexsaml_session *flexsaml_request_session(request_rec *r);
+/* Starts an SP-initiated login: redirect to the IdP, or 401 JSON for scripts. */
+int flexsaml_start_login(request_rec *r, const char *return_to);
+
+#endif

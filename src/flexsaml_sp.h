@@ -1,0 +1,90 @@
+/*
+ * The SAML side of the core: the IdP description (idp.c) and the Lasso
+ * Service Provider (sp.c). APR, libxml2, OpenSSL and Lasso; no httpd header.
+ */
+#ifndef FLEXSAML_SP_H
+#define FLEXSAML_SP_H
+
+#include "flexsaml.h"
+
+/* ---- idp.c ---- */
+typedef struct {
+    const char *entity_id;         /* the IdP issuer */
+    const char *sso_url;           /* SingleSignOnService, HTTP-Redirect */
+    const char *slo_url;           /* SingleLogoutService, or NULL */
+    apr_array_header_t *certs_b64; /* const char *: base64 DER signing certs */
+    apr_time_t cert_not_after;     /* earliest expiry of the signing certs */
+    const char *cert_subject;      /* of the first signing cert */
+    const char *metadata;          /* normalized metadata, what Lasso loads */
+} flexsaml_idp;
+
+/* Each returns NULL on success or a sentence saying what is wrong. */
+const char *flexsaml_idp_from_fields(apr_pool_t *p, const char *cert_pem, const char *sso_url,
+                                     const char *issuer, flexsaml_idp **out);
+const char *flexsaml_idp_from_metadata(apr_pool_t *p, const char *xml, apr_size_t len,
+                                       flexsaml_idp **out);
+/* Parses one PEM (or bare base64) certificate; fills its base64 DER body,
+ * expiry and subject. */
+const char *flexsaml_cert_parse(apr_pool_t *p, const char *pem, const char **b64,
+                                apr_time_t *not_after, const char **subject);
+
+/* ---- sp.c ---- */
+typedef struct flexsaml_sp flexsaml_sp;
+
+typedef struct {
+    const char *sp_entity_id;
+    int require_signed_response;
+    int allow_sha1;
+    int clock_skew; /* seconds */
+    int require_flex_role;
+    flexsaml_role_policy roles;
+    const char *roles_attribute;
+    apr_size_t max_attr_bytes;  /* per value */
+    apr_size_t max_total_bytes; /* all attribute values together */
+} flexsaml_sp_policy;
+
+/* What a response came to: reason is NULL when it is accepted. */
+typedef struct {
+    const char *reason; /* a reason code (errors.c has the words) */
+    const char *detail; /* for the log line: never secrets, never raw XML */
+    const char *hint;   /* for the person, or NULL for the default hint */
+    flexsaml_identity ident;
+    const char *assertion_id;
+    const char *in_response_to;    /* NULL when unsolicited */
+    apr_time_t assertion_expires;  /* keep the assertion id until then */
+    apr_time_t session_not_after;  /* SessionNotOnOrAfter, or 0 */
+    apr_array_header_t *unknown_roles; /* const char *, for the log */
+} flexsaml_sp_result;
+
+/* Once per process, before any other sp call. NULL or an error sentence. */
+const char *flexsaml_sp_global_init(void);
+
+/* Builds the Lasso server for one virtual host. The object lives as long as
+ * pool p and is only read afterwards, so every thread may share it. */
+const char *flexsaml_sp_create(apr_pool_t *p, const flexsaml_sp_policy *pol,
+                               const flexsaml_idp *idp, const char *sp_cert_pem,
+                               const char *sp_key_pem, flexsaml_sp **out);
+
+const flexsaml_idp *flexsaml_sp_idp(const flexsaml_sp *sp);
+
+/* SP metadata with this ACS URL. */
+const char *flexsaml_sp_metadata(apr_pool_t *p, const flexsaml_sp *sp, const char *acs_url,
+                                 const char *slo_url);
+
+/* An AuthnRequest for the HTTP-Redirect binding: the URL to send the browser
+ * to and the request ID to remember. NULL or an error sentence. */
+const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, const char *acs_url,
+                                      const char *relay_state, const char **url,
+                                      const char **request_id);
+
+/* Checks a base64 SAMLResponse from the HTTP-POST binding, as received by
+ * acs_url at time now, and extracts the identity. Never keeps state: the
+ * caller checks in_response_to and the replay cache. */
+void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
+                                  apr_size_t len, const char *acs_url, apr_time_t now,
+                                  flexsaml_sp_result *res);
+
+/* xsd:dateTime ("2026-11-28T07:00:00.123Z") -> apr time; 0 when invalid. */
+apr_time_t flexsaml_parse_datetime(const char *s);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * The shape of a SAML response, checked before Lasso parses it. Signature
+ * wrapping, XXE, entity expansion and algorithm downgrades all need a
+ * document that strays from the one shape Okta sends; refusing every other
+ * shape here means Lasso only ever verifies, and the SP only ever reads, the
+ * single assertion the IdP signed.
+ */
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_escape.h>
+#include <libxml/parser.h>
+
+#include "saml_xml.h"
+
+#define MAX_ELEMENTS 20000
+
+#define ALG_RSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+#define ALG_RSA_SHA384 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
+#define ALG_RSA_SHA512 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
+#define ALG_ECDSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+#define ALG_RSA_SHA1 "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+#define DIG_SHA256 "http://www.w3.org/2001/04/xmlenc#sha256"
+#define DIG_SHA384 "http://www.w3.org/2001/04/xmldsig-more#sha384"
+#define DIG_SHA512 "http://www.w3.org/2001/04/xmlenc#sha512"
+#define DIG_SHA1 "http://www.w3.org/2000/09/xmldsig#sha1"
+#define C14N_EXC "http://www.w3.org/2001/10/xml-exc-c14n#"
+#define C14N_INC "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+#define TR_ENVELOPED "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+#define STATUS_SUCCESS "urn:oasis:names:tc:SAML:2.0:status:Success"
+
+typedef struct {
+    apr_pool_t *p;
+    apr_hash_t *ids;
+    int elements;
+    int assertions;
+    int encrypted;
+    apr_array_header_t *signatures; /* xmlNode * */
+    const char *reason;
+    const char *detail;
+} walk_state;
+
+static apr_status_t shape_cleanup(void *doc)
+{
+    xmlFreeDoc(doc);
+    return APR_SUCCESS;
+}
+
+int flexsaml_xml_is(const xmlNode *n, const char *ns, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+           !strcmp((const char *)n->ns->href, ns) && !strcmp((const char *)n->name, name);
+}
+
+xmlNode *flexsaml_xml_child(xmlNode *n, const char *ns, const char *name)
+{
+    xmlNode *c;
+    for (c = n ? n->children : NULL; c; c = c->next)
+        if (flexsaml_xml_is(c, ns, name))
+            return c;
+    return NULL;
+}
+
+const char *flexsaml_xml_attr(apr_pool_t *p, xmlNode *n, const char *name)
+{
+    xmlChar *v = n ? xmlGetNoNsProp(n, (const xmlChar *)name) : NULL;
+    const char *out = v ? apr_pstrdup(p, (const char *)v) : NULL;
+    xmlFree(v);
+    return out;
+}
+
+static void refuse(walk_state *st, const char *reason, const char *detail)
+{
+    if (!st->reason) {
+        st->reason = reason;
+        st->detail = detail;
+    }
+}
+
+static void walk(walk_state *st, xmlNode *n)
+{
+    xmlAttr *a;
+
+    for (; n && !st->reason; n = n->next) {
+        switch (n->type) {
+        case XML_ELEMENT_NODE:
+            break;
+        case XML_TEXT_NODE:
+        case XML_CDATA_SECTION_NODE:
+        case XML_COMMENT_NODE:
+            continue;
+        case XML_PI_NODE:
+            refuse(st, "bad_xml", "the response contains a processing instruction");
+            return;
+        default:
+            refuse(st, "bad_xml", "the response contains DTD or entity nodes");
+            return;
+        }
+        if (++st->elements > MAX_ELEMENTS) {
+            refuse(st, "bad_xml", "the response has too many elements");
+            return;
+        }
+        if (flexsaml_xml_is(n, SAML_NS, "Assertion"))
+            st->assertions++;
+        else if (flexsaml_xml_is(n, SAML_NS, "EncryptedAssertion"))
+            st->encrypted++;
+        else if (flexsaml_xml_is(n, DSIG_NS, "Signature"))
+            APR_ARRAY_PUSH(st->signatures, xmlNode *) = n;
+        for (a = n->properties; a; a = a->next) {
+            xmlChar *v;
+            if (strcmp((const char *)a->name, "ID") != 0)
+                continue;
+            v = xmlNodeGetContent((xmlNode *)a);
+            if (v) {
+                const char *id = apr_pstrdup(st->p, (const char *)v);
+                xmlFree(v);
+                if (apr_hash_get(st->ids, id, APR_HASH_KEY_STRING)) {
+                    refuse(st, "signature_invalid",
+                           apr_psprintf(st->p, "the ID \"%s\" appears twice",
+                                        apr_pescape_entity(st->p, id, 0)));
+                    return;
+                }
+                apr_hash_set(st->ids, id, APR_HASH_KEY_STRING, id);
+            }
+        }
+        walk(st, n->children);
+    }
+}
+
+static int alg_in(const char *alg, const char *const *list)
+{
+    for (; alg && *list; list++)
+        if (!strcmp(alg, *list))
+            return 1;
+    return 0;
+}
+
+/* One signature: allowed algorithms, exactly one reference, to its parent. */
+static const char *check_signature(apr_pool_t *p, xmlNode *sig, int allow_sha1)
+{
+    static const char *const sig_algs[] = {ALG_RSA_SHA256, ALG_RSA_SHA384, ALG_RSA_SHA512,
+                                           ALG_ECDSA_SHA256, NULL};
+    static const char *const sig_algs_sha1[] = {ALG_RSA_SHA1, NULL};
+    static const char *const dig_algs[] = {DIG_SHA256, DIG_SHA384, DIG_SHA512, NULL};
+    static const char *const dig_algs_sha1[] = {DIG_SHA1, NULL};
+    static const char *const c14n_algs[] = {C14N_EXC, C14N_INC, NULL};
+    static const char *const transforms[] = {TR_ENVELOPED, C14N_EXC, C14N_INC, NULL};
+    xmlNode *si = flexsaml_xml_child(sig, DSIG_NS, "SignedInfo");
+    xmlNode *c, *ref = NULL, *t;
+    const char *alg, *uri, *parent_id;
+    int refs = 0;
+
+    if (!si)
+        return "a signature has no SignedInfo";
+    alg = flexsaml_xml_attr(p, flexsaml_xml_child(si, DSIG_NS, "CanonicalizationMethod"),
+                            "Algorithm");
+    if (!alg_in(alg, c14n_algs))
+        return apr_psprintf(p, "canonicalization %s is not allowed", alg ? alg : "(none)");
+    alg = flexsaml_xml_attr(p, flexsaml_xml_child(si, DSIG_NS, "SignatureMethod"), "Algorithm");
+    if (!alg_in(alg, sig_algs) && !(allow_sha1 && alg_in(alg, sig_algs_sha1)))
+        return apr_psprintf(p, "signature algorithm %s is not allowed", alg ? alg : "(none)");
+    for (c = si->children; c; c = c->next) {
+        if (flexsaml_xml_is(c, DSIG_NS, "Reference")) {
+            ref = c;
+            refs++;
+        }
+    }
+    if (refs != 1)
+        return apr_psprintf(p, "a signature has %d references, 1 is required", refs);
+    alg = flexsaml_xml_attr(p, flexsaml_xml_child(ref, DSIG_NS, "DigestMethod"), "Algorithm");
+    if (!alg_in(alg, dig_algs) && !(allow_sha1 && alg_in(alg, dig_algs_sha1)))
+        return apr_psprintf(p, "digest algorithm %s is not allowed", alg ? alg : "(none)");
+    t = flexsaml_xml_child(ref, DSIG_NS, "Transforms");
+    for (t = t ? t->children : NULL; t; t = t->next) {
+        if (t->type != XML_ELEMENT_NODE)
+            continue;
+        alg = flexsaml_xml_attr(p, t, "Algorithm");
+        if (!flexsaml_xml_is(t, DSIG_NS, "Transform") || !alg_in(alg, transforms))
+            return apr_psprintf(p, "transform %s is not allowed", alg ? alg : "(none)");
+    }
+    uri = flexsaml_xml_attr(p, ref, "URI");
+    parent_id = flexsaml_xml_attr(p, sig->parent, "ID");
+    if (!uri || !parent_id || uri[0] != '#' || strcmp(uri + 1, parent_id) != 0)
+        return "a signature does not reference the element that contains it";
+    return NULL;
+}
+
+static void check_signatures(apr_pool_t *p, walk_state *st, flexsaml_shape *out, int allow_sha1)
+{
+    int i;
+
+    for (i = 0; i < st->signatures->nelts && !st->reason; i++) {
+        xmlNode *sig = APR_ARRAY_IDX(st->signatures, i, xmlNode *);
+        const char *err;
+        int *flag;
+
+        if (sig->parent == out->response)
+            flag = &out->response_signed;
+        else if (sig->parent == out->assertion)
+            flag = &out->assertion_signed;
+        else {
+            refuse(st, "signature_invalid", "a signature stands outside the Response and Assertion");
+            return;
+        }
+        if (*flag) {
+            refuse(st, "signature_invalid", "an element carries two signatures");
+            return;
+        }
+        *flag = 1;
+        if ((err = check_signature(p, sig, allow_sha1)) != NULL)
+            refuse(st, strstr(err, "not allowed") ? "algorithm_refused" : "signature_invalid",
+                   err);
+    }
+}
+
+void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int allow_sha1,
+                          flexsaml_shape *out)
+{
+    walk_state st;
+    xmlNode *c, *status_code;
+
+    memset(out, 0, sizeof(*out));
+    memset(&st, 0, sizeof(st));
+    st.p = p;
+    st.ids = apr_hash_make(p);
+    st.signatures = apr_array_make(p, 2, sizeof(xmlNode *));
+
+    if (len > 0x7fffffff || memchr(xml, '\0', len)) {
+        out->reason = "bad_xml";
+        out->detail = "the response contains NUL bytes";
+        return;
+    }
+    /* Without XML_PARSE_NOENT entities stay references (refused below);
+     * without XML_PARSE_DTDLOAD and with NONET nothing is fetched; without
+     * XML_PARSE_HUGE libxml2 caps nesting depth and text sizes. */
+    out->doc = xmlReadMemory(xml, (int)len, "response.xml", NULL,
+                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                 XML_PARSE_NOCDATA);
+    if (!out->doc) {
+        out->reason = "bad_xml";
+        out->detail = "the response is not well-formed XML";
+        return;
+    }
+    apr_pool_cleanup_register(p, out->doc, shape_cleanup, apr_pool_cleanup_null);
+    if (out->doc->intSubset || out->doc->extSubset) {
+        out->reason = "bad_xml";
+        out->detail = "the response has a DOCTYPE";
+        return;
+    }
+    for (c = out->doc->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE && c->type != XML_COMMENT_NODE) {
+            out->reason = "bad_xml";
+            out->detail = "the response has a processing instruction or DTD at top level";
+            return;
+        }
+    }
+    out->response = xmlDocGetRootElement(out->doc);
+    if (!flexsaml_xml_is(out->response, SAMLP_NS, "Response")) {
+        out->reason = "bad_xml";
+        out->detail = "the document is not a samlp:Response";
+        return;
+    }
+    walk(&st, out->response);
+    if (st.reason) {
+        out->reason = st.reason;
+        out->detail = st.detail;
+        return;
+    }
+    out->destination = flexsaml_xml_attr(p, out->response, "Destination");
+    out->in_response_to = flexsaml_xml_attr(p, out->response, "InResponseTo");
+    out->issuer = flexsaml_xml_text(p, flexsaml_xml_child(out->response, SAML_NS, "Issuer"));
+    status_code = flexsaml_xml_child(flexsaml_xml_child(out->response, SAMLP_NS, "Status"),
+                                     SAMLP_NS, "StatusCode");
+    out->status = flexsaml_xml_attr(p, status_code, "Value");
+    if (!out->status || strcmp(out->status, STATUS_SUCCESS) != 0) {
+        out->reason = "status_not_success";
+        out->detail = apr_psprintf(p, "the IdP answered with status %s",
+                                   out->status ? out->status : "(none)");
+        return;
+    }
+    if (st.encrypted) {
+        out->reason = "encrypted_assertion";
+        out->detail = "the response carries an EncryptedAssertion";
+        return;
+    }
+    if (st.assertions != 1) {
+        out->reason = st.assertions ? "multiple_assertions" : "missing_assertion";
+        out->detail = apr_psprintf(p, "the response holds %d assertions, 1 is required",
+                                   st.assertions);
+        return;
+    }
+    out->assertion = flexsaml_xml_child(out->response, SAML_NS, "Assertion");
+    if (!out->assertion) {
+        out->reason = "missing_assertion";
+        out->detail = "the assertion is not a direct child of the Response";
+        return;
+    }
+    check_signatures(p, &st, out, allow_sha1);
+    if (st.reason) {
+        out->reason = st.reason;
+        out->detail = st.detail;
+    }
+}

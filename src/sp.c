@@ -1,0 +1,501 @@
+/*
+ * The Lasso Service Provider: the only file that talks to Lasso.
+ *
+ * Lasso verifies signatures; everything Lasso 2.8 leaves unchecked (time,
+ * audience, recipient, destination, a signed Response around an unsigned
+ * Assertion, the shape of the document) is checked here or in
+ * response_shape.c, and the identity is read from the exact XML node whose
+ * signature Lasso verified.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_escape.h>
+#include <apr_base64.h>
+#include <lasso/lasso.h>
+#include <lasso/xml/saml-2.0/samlp2_authn_request.h>
+#include <lasso/xml/saml-2.0/samlp2_response.h>
+#include <lasso/xml/saml-2.0/saml2_assertion.h>
+
+#include "flexsaml_sp.h"
+#include "saml_xml.h"
+
+#define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
+#define NAMEID_UNSPECIFIED "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+#define BINDING_POST "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+#define BINDING_REDIRECT "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+/* A SAMLResponse larger than this after base64 decoding is never Okta's. */
+#define MAX_DECODED (192 * 1024)
+
+struct flexsaml_sp {
+    LassoServer *server;
+    flexsaml_sp_policy pol;
+    const flexsaml_idp *idp;
+    const char *sp_cert_b64; /* NULL without an SP certificate */
+};
+
+static void lasso_quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+    /* Lasso's own messages are generic and unformatted; every refusal is
+     * logged by the module with a reason code instead. */
+    (void)domain;
+    (void)level;
+    (void)msg;
+    (void)data;
+}
+
+const char *flexsaml_sp_global_init(void)
+{
+    if (lasso_init() != 0)
+        return "Lasso failed to initialize (lasso_init)";
+    g_log_set_handler("Lasso", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
+                      lasso_quiet, NULL);
+    return NULL;
+}
+
+static apr_status_t sp_cleanup(void *data)
+{
+    flexsaml_sp *sp = data;
+    if (sp->server)
+        g_object_unref(sp->server);
+    sp->server = NULL;
+    return APR_SUCCESS;
+}
+
+const char *flexsaml_sp_metadata(apr_pool_t *p, const flexsaml_sp *sp, const char *acs_url,
+                                 const char *slo_url)
+{
+    const char *key = "";
+    const char *slo = "";
+
+    if (sp->sp_cert_b64)
+        key = apr_pstrcat(p,
+                          "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data>"
+                          "<ds:X509Certificate>",
+                          sp->sp_cert_b64,
+                          "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
+                          NULL);
+    if (slo_url)
+        slo = apr_pstrcat(p, "<md:SingleLogoutService Binding=\"" BINDING_REDIRECT "\" Location=\"",
+                          apr_pescape_entity(p, slo_url, 1), "\"/>", NULL);
+    return apr_pstrcat(
+        p,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<md:EntityDescriptor xmlns:md=\"" MD_NS
+        "\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"",
+        apr_pescape_entity(p, sp->pol.sp_entity_id, 1),
+        "\">\n  <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" "
+        "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n    ",
+        key, slo, "\n    <md:NameIDFormat>" NAMEID_UNSPECIFIED "</md:NameIDFormat>\n",
+        "    <md:AssertionConsumerService index=\"0\" isDefault=\"true\" Binding=\"" BINDING_POST
+        "\" Location=\"",
+        apr_pescape_entity(p, acs_url, 1),
+        "\"/>\n  </md:SPSSODescriptor>\n</md:EntityDescriptor>\n", NULL);
+}
+
+const char *flexsaml_sp_create(apr_pool_t *p, const flexsaml_sp_policy *pol,
+                               const flexsaml_idp *idp, const char *sp_cert_pem,
+                               const char *sp_key_pem, flexsaml_sp **out)
+{
+    flexsaml_sp *sp = apr_pcalloc(p, sizeof(*sp));
+    const char *md, *err;
+    int rc;
+
+    sp->pol = *pol;
+    sp->idp = idp;
+    if (sp_cert_pem) {
+        err = flexsaml_cert_parse(p, sp_cert_pem, &sp->sp_cert_b64, NULL, NULL);
+        if (err)
+            return apr_pstrcat(p, "the SP certificate ", err, NULL);
+    }
+    /* The ACS location in this copy is a placeholder: every AuthnRequest
+     * names the ACS URL of the request's own host. */
+    md = flexsaml_sp_metadata(p, sp, "https://flexsaml.invalid/acs", NULL);
+    sp->server = lasso_server_new_from_buffers(md, sp_key_pem, NULL, sp_cert_pem);
+    if (!sp->server)
+        return "Lasso refused the SP settings (check the SP entity ID, key and certificate)";
+    apr_pool_cleanup_register(p, sp, sp_cleanup, apr_pool_cleanup_null);
+    rc = lasso_server_add_provider_from_buffer(sp->server, LASSO_PROVIDER_ROLE_IDP, idp->metadata,
+                                               NULL, NULL);
+    if (rc != 0)
+        return apr_psprintf(p, "Lasso refused the IdP description: %s", lasso_strerror(rc));
+    *out = sp;
+    return NULL;
+}
+
+const flexsaml_idp *flexsaml_sp_idp(const flexsaml_sp *sp)
+{
+    return sp->idp;
+}
+
+static void set_string(char **field, const char *value)
+{
+    g_free(*field);
+    *field = g_strdup(value);
+}
+
+const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, const char *acs_url,
+                                      const char *relay_state, const char **url,
+                                      const char **request_id)
+{
+    LassoLogin *login = lasso_login_new(sp->server);
+    LassoProfile *profile = LASSO_PROFILE(login);
+    LassoSamlp2AuthnRequest *req;
+    const char *err = NULL;
+    int rc;
+
+    if (!login)
+        return "Lasso could not create a login";
+    /* Okta does not ask for signed AuthnRequests; without an SP key Lasso
+     * must not try to sign (it decides when the request is created). */
+    if (!sp->sp_cert_b64)
+        lasso_profile_set_signature_hint(profile, LASSO_PROFILE_SIGNATURE_HINT_FORBID);
+    rc = lasso_login_init_authn_request(login, sp->idp->entity_id, LASSO_HTTP_METHOD_REDIRECT);
+    if (rc != 0) {
+        err = apr_psprintf(p, "cannot start an AuthnRequest: %s", lasso_strerror(rc));
+        goto done;
+    }
+    req = LASSO_SAMLP2_AUTHN_REQUEST(profile->request);
+    req->ForceAuthn = FALSE;
+    req->IsPassive = FALSE;
+    set_string(&req->ProtocolBinding, BINDING_POST);
+    set_string(&req->AssertionConsumerServiceURL, acs_url);
+    if (req->NameIDPolicy) {
+        set_string(&req->NameIDPolicy->Format, NAMEID_UNSPECIFIED);
+        req->NameIDPolicy->AllowCreate = TRUE;
+    }
+    if (relay_state)
+        set_string(&profile->msg_relayState, relay_state);
+    rc = lasso_login_build_authn_request_msg(login);
+    if (rc != 0 || !profile->msg_url) {
+        err = apr_psprintf(p, "cannot build the AuthnRequest: %s", lasso_strerror(rc));
+        goto done;
+    }
+    *url = apr_pstrdup(p, profile->msg_url);
+    *request_id = apr_pstrdup(p, LASSO_SAMLP2_REQUEST_ABSTRACT(req)->ID);
+done:
+    g_object_unref(login);
+    return err;
+}
+
+/* Strict base64: the alphabet, padding only at the end, whitespace ignored. */
+static char *decode_b64(apr_pool_t *p, const char *in, apr_size_t len, apr_size_t *out_len)
+{
+    char *clean = apr_palloc(p, len + 1), *out;
+    apr_size_t n = 0, i, pad = 0;
+    apr_size_t dlen;
+
+    for (i = 0; i < len; i++) {
+        char c = in[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        if (c == '=') {
+            pad++;
+        } else if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '+' || c == '/')) {
+            return NULL;
+        }
+        clean[n++] = c;
+    }
+    clean[n] = '\0';
+    if (n == 0 || n % 4 != 0 || pad > 2)
+        return NULL;
+    out = apr_palloc(p, apr_base64_decode_len(clean));
+    dlen = (apr_size_t)apr_base64_decode_binary((unsigned char *)out, clean);
+    out[dlen] = '\0';
+    *out_len = dlen;
+    return out;
+}
+
+static void fail(flexsaml_sp_result *res, const char *reason, const char *detail)
+{
+    if (!res->reason) {
+        res->reason = reason;
+        res->detail = detail;
+    }
+}
+
+static const char *lasso_reason(int rc)
+{
+    switch (rc) {
+    case LASSO_DS_ERROR_SIGNATURE_NOT_FOUND:
+        return "signature_missing";
+    case LASSO_SERVER_ERROR_PROVIDER_NOT_FOUND:
+    case LASSO_PROFILE_ERROR_INVALID_ISSUER:
+    case LASSO_PROFILE_ERROR_MISSING_ISSUER:
+    case LASSO_PROFILE_ERROR_UNKNOWN_PROVIDER:
+        return "issuer_mismatch";
+    case LASSO_LOGIN_ERROR_STATUS_NOT_SUCCESS:
+    case LASSO_LOGIN_ERROR_REQUEST_DENIED:
+    case LASSO_LOGIN_ERROR_UNKNOWN_PRINCIPAL:
+    case LASSO_LOGIN_ERROR_FEDERATION_NOT_FOUND:
+    case LASSO_PROFILE_ERROR_STATUS_NOT_SUCCESS:
+        return "status_not_success";
+    case LASSO_PROFILE_ERROR_MISSING_ASSERTION:
+        return "missing_assertion";
+    case LASSO_DS_ERROR_INVALID_SIGNATURE:
+    case LASSO_DS_ERROR_SIGNATURE_VERIFICATION_FAILED:
+    case LASSO_DS_ERROR_INVALID_REFERENCE_FOR_SAML:
+    case LASSO_DS_ERROR_TOO_MUCH_REFERENCES:
+    case LASSO_PROFILE_ERROR_CANNOT_VERIFY_SIGNATURE:
+        return "signature_invalid";
+    default:
+        return "bad_response";
+    }
+}
+
+/* Lets Lasso verify every signature the shape check found. */
+static void lasso_verify(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
+                         const flexsaml_shape *shape, flexsaml_sp_result *res,
+                         flexsaml_assertion_data *ad)
+{
+    LassoLogin *login = lasso_login_new(sp->server);
+    LassoSamlp2Response *resp;
+    xmlNode *node;
+    const char *shape_id;
+    int rc;
+
+    /* FORCE: the Response signature and every Assertion signature must be
+     * present and valid. MAYBE with an unsigned Response: Lasso verifies the
+     * assertion signature, whose presence the shape check required. */
+    lasso_profile_set_signature_verify_hint(LASSO_PROFILE(login),
+                                            shape->response_signed
+                                                ? LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE
+                                                : LASSO_PROFILE_SIGNATURE_VERIFY_HINT_MAYBE);
+    rc = lasso_login_process_authn_response_msg(login, (gchar *)b64);
+    if (rc != 0) {
+        fail(res, lasso_reason(rc), apr_psprintf(p, "Lasso: %s (%d)", lasso_strerror(rc), rc));
+        goto done;
+    }
+    resp = LASSO_IS_SAMLP2_RESPONSE(LASSO_PROFILE(login)->response)
+               ? LASSO_SAMLP2_RESPONSE(LASSO_PROFILE(login)->response)
+               : NULL;
+    if (!resp || !resp->Assertion || resp->Assertion->next ||
+        !LASSO_IS_SAML2_ASSERTION(resp->Assertion->data)) {
+        fail(res, "missing_assertion", "Lasso found no single assertion");
+        goto done;
+    }
+    node = lasso_node_get_original_xmlnode(LASSO_NODE(resp->Assertion->data));
+    if (!node) {
+        fail(res, "signature_invalid", "the verified assertion node is not available");
+        goto done;
+    }
+    flexsaml_assertion_read(p, node, ad);
+    /* The node Lasso verified must be the one the shape check inspected. */
+    shape_id = flexsaml_xml_attr(p, shape->assertion, "ID");
+    if (!ad->id || !shape_id || strcmp(ad->id, shape_id) != 0)
+        fail(res, "signature_invalid", "the verified assertion is not the response's assertion");
+done:
+    g_object_unref(login);
+}
+
+static const char *okta_expression(const char *claim)
+{
+    if (!strcmp(claim, "full_name"))
+        return "String.join(\" \", user.firstName, user.lastName)";
+    if (!strcmp(claim, "email"))
+        return "user.email";
+    if (!strcmp(claim, "roles"))
+        return "user.userType";
+    return "user.profileUrl";
+}
+
+static const char *required_claim(apr_pool_t *p, const flexsaml_assertion_data *ad,
+                                  const char *name, flexsaml_sp_result *res)
+{
+    const char *v = apr_table_get(ad->attributes, name);
+    if (!v || !*v) {
+        fail(res, "missing_claim", apr_psprintf(p, "the assertion has no %s attribute", name));
+        res->hint = apr_psprintf(p,
+                                 "The sign-in response has no \"%s\" attribute. In Okta, add the "
+                                 "attribute statement %s = %s to this app (SAML Settings).",
+                                 name, name, okta_expression(name));
+    }
+    return v;
+}
+
+struct values_ctx {
+    apr_array_header_t *values;
+    int clean;
+};
+
+static int collect(void *data, const char *key, const char *value)
+{
+    struct values_ctx *ctx = data;
+    (void)key;
+    APR_ARRAY_PUSH(ctx->values, const char *) = value;
+    return 1;
+}
+
+static int check_clean(void *data, const char *key, const char *value)
+{
+    struct values_ctx *ctx = data;
+    (void)key;
+    if (!flexsaml_value_is_clean(value)) {
+        ctx->clean = 0;
+        return 0;
+    }
+    return 1;
+}
+
+static void check_times(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_assertion_data *ad,
+                        apr_time_t now, flexsaml_sp_result *res)
+{
+    apr_time_t skew = apr_time_from_sec(sp->pol.clock_skew);
+    apr_time_t nb = ad->not_before > ad->sc_not_before ? ad->not_before : ad->sc_not_before;
+    apr_time_t na = ad->not_on_or_after;
+
+    if (ad->sc_not_on_or_after && (!na || ad->sc_not_on_or_after < na))
+        na = ad->sc_not_on_or_after;
+    if (ad->bad_time) {
+        fail(res, "bad_response", apr_psprintf(p, "the %s timestamp is malformed", ad->bad_time));
+    } else if (!na) {
+        fail(res, "expired", "the assertion has no NotOnOrAfter");
+    } else if (nb && now + skew < nb) {
+        fail(res, "not_yet_valid",
+             apr_psprintf(p, "NotBefore is %" APR_TIME_T_FMT " s ahead (skew %d s)",
+                          apr_time_sec(nb - now), sp->pol.clock_skew));
+    } else if (now - skew >= na) {
+        fail(res, "expired",
+             apr_psprintf(p, "NotOnOrAfter passed %" APR_TIME_T_FMT " s ago (skew %d s)",
+                          apr_time_sec(now - na), sp->pol.clock_skew));
+    }
+    res->assertion_expires = (na > now ? na : now) + skew;
+}
+
+static int audience_ok(const flexsaml_sp *sp, const flexsaml_assertion_data *ad)
+{
+    int i, j;
+
+    if (ad->audience_restrictions->nelts == 0)
+        return 0;
+    /* Every AudienceRestriction must name us (SAML core 2.5.1.4). */
+    for (i = 0; i < ad->audience_restrictions->nelts; i++) {
+        apr_array_header_t *list = APR_ARRAY_IDX(ad->audience_restrictions, i, apr_array_header_t *);
+        int found = 0;
+        for (j = 0; j < list->nelts && !found; j++)
+            found = !strcmp(APR_ARRAY_IDX(list, j, const char *), sp->pol.sp_entity_id);
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+static void check_subject(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_shape *shape,
+                          const flexsaml_assertion_data *ad, const char *acs_url,
+                          flexsaml_sp_result *res)
+{
+    const char *issuer = sp->idp->entity_id;
+
+    if ((shape->issuer && strcmp(shape->issuer, issuer) != 0) || !ad->issuer ||
+        strcmp(ad->issuer, issuer) != 0)
+        fail(res, "issuer_mismatch",
+             apr_psprintf(p, "issuer \"%s\", expected \"%s\"", ad->issuer ? ad->issuer : "",
+                          issuer));
+    if (!shape->destination || strcmp(shape->destination, acs_url) != 0)
+        fail(res, "destination_mismatch",
+             apr_psprintf(p, "Destination \"%s\", expected \"%s\"",
+                          shape->destination ? shape->destination : "(none)", acs_url));
+    if (!ad->bearer || !ad->recipient || strcmp(ad->recipient, acs_url) != 0)
+        fail(res, "recipient_mismatch",
+             apr_psprintf(p, "Recipient \"%s\", expected \"%s\"",
+                          ad->recipient ? ad->recipient : "(none)", acs_url));
+    if (!audience_ok(sp, ad))
+        fail(res, "audience_mismatch",
+             apr_psprintf(p, "the audience is not \"%s\"", sp->pol.sp_entity_id));
+    if (shape->in_response_to && ad->sc_in_response_to &&
+        strcmp(shape->in_response_to, ad->sc_in_response_to) != 0)
+        fail(res, "unknown_request", "the Response and the Assertion answer different requests");
+    res->in_response_to = shape->in_response_to ? shape->in_response_to : ad->sc_in_response_to;
+}
+
+static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
+                             const flexsaml_assertion_data *ad, flexsaml_sp_result *res)
+{
+    struct values_ctx ctx = {NULL, 1};
+    const char *roles_attr = sp->pol.roles_attribute ? sp->pol.roles_attribute : "roles";
+    flexsaml_identity *id = &res->ident;
+    int unknown;
+
+    if (ad->largest_value > sp->pol.max_attr_bytes || ad->value_bytes > sp->pol.max_total_bytes) {
+        fail(res, "claim_too_large",
+             apr_psprintf(p, "attribute values of %" APR_SIZE_T_FMT " bytes (largest %" APR_SIZE_T_FMT
+                             ") exceed FlexSAMLMaxAttributeBytes",
+                          ad->value_bytes, ad->largest_value));
+        return;
+    }
+    apr_table_do(check_clean, &ctx, ad->attributes, NULL);
+    if (!ctx.clean || (ad->name_id && !flexsaml_value_is_clean(ad->name_id))) {
+        fail(res, "bad_claim", "an attribute value or the NameID holds control characters");
+        return;
+    }
+    if (!ad->name_id || !*ad->name_id) {
+        fail(res, "missing_claim", "the assertion has no NameID");
+        return;
+    }
+    id->name_id = ad->name_id;
+    id->full_name = required_claim(p, ad, "full_name", res);
+    id->email = required_claim(p, ad, "email", res);
+    required_claim(p, ad, roles_attr, res);
+    if (res->reason)
+        return;
+    id->image_url = apr_table_get(ad->attributes, "image_url");
+    id->attributes = ad->attributes;
+    id->session_index = ad->session_index;
+    ctx.values = apr_array_make(p, 4, sizeof(const char *));
+    apr_table_do(collect, &ctx, ad->attributes, roles_attr, NULL);
+    unknown = flexsaml_roles_parse(p, ctx.values, &sp->pol.roles, &id->roles, &res->unknown_roles);
+    if (unknown && sp->pol.roles.unknown == FLEXSAML_UNKNOWN_DENY) {
+        fail(res, "no_role",
+             apr_psprintf(p, "unknown role values refused by FlexSAMLUnknownRoles deny: %s",
+                          flexsaml_roles_join(p, res->unknown_roles, ",")));
+    } else if (sp->pol.require_flex_role && !flexsaml_roles_has_flex_role(id->roles)) {
+        fail(res, "no_role",
+             apr_psprintf(p, "no Flex role (agent, admin, supervisor) in roles \"%s\"",
+                          flexsaml_roles_join(p, id->roles, ",")));
+    }
+}
+
+void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
+                                  apr_size_t len, const char *acs_url, apr_time_t now,
+                                  flexsaml_sp_result *res)
+{
+    flexsaml_shape shape;
+    flexsaml_assertion_data ad;
+    apr_size_t xml_len = 0;
+    char *xml;
+
+    memset(res, 0, sizeof(*res));
+    xml = decode_b64(p, b64, len, &xml_len);
+    if (!xml) {
+        fail(res, "bad_base64", "SAMLResponse is not valid base64");
+        return;
+    }
+    if (xml_len > MAX_DECODED) {
+        fail(res, "body_too_large", "the decoded SAMLResponse is too large");
+        return;
+    }
+    flexsaml_shape_check(p, xml, xml_len, sp->pol.allow_sha1, &shape);
+    if (shape.reason) {
+        fail(res, shape.reason, shape.detail);
+        return;
+    }
+    if (!shape.assertion_signed) {
+        fail(res, "signature_missing", "the assertion is not signed");
+        return;
+    }
+    if (!shape.response_signed && sp->pol.require_signed_response) {
+        fail(res, "signature_missing",
+             "the Response is not signed and FlexSAMLRequireSignedResponse is on");
+        return;
+    }
+    lasso_verify(p, sp, apr_pstrmemdup(p, b64, len), &shape, res, &ad);
+    if (res->reason)
+        return;
+    res->assertion_id = ad.id;
+    res->session_not_after = ad.session_not_on_or_after;
+    check_subject(p, sp, &shape, &ad, acs_url, res);
+    check_times(p, sp, &ad, now, res);
+    if (!res->reason)
+        extract_identity(p, sp, &ad, res);
+}

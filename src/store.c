@@ -1,0 +1,204 @@
+/*
+ * Sessions, pending AuthnRequests and the assertion replay cache, all in one
+ * ap_socache provider (shmcb on one host; redis, memcache or dbm for more).
+ * Keys are a kind letter and the SHA-256 of the id, so no outside value ever
+ * becomes a store key, and a dump of the store yields no usable cookie.
+ */
+#include <string.h>
+
+#include "ap_provider.h"
+#include "util_mutex.h"
+#include "apr_strings.h"
+#include <openssl/sha.h>
+
+#include "flexsaml_glue.h"
+
+#define MUTEX_TYPE "flexsaml-cache"
+#define KEY_LEN (1 + 2 * SHA256_DIGEST_LENGTH)
+#define MAX_VALUE (64 * 1024)
+
+struct flexsaml_store {
+    const char *spec;
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex; /* only for providers that are not MP-safe */
+    int initialized;
+};
+
+const char *flexsaml_store_spec(const flexsaml_store *st)
+{
+    return st->spec;
+}
+
+const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_store **out)
+{
+    flexsaml_store *st = apr_pcalloc(p, sizeof(*st));
+    const char *sep = strchr(spec, ':');
+    const char *name = sep ? apr_pstrmemdup(p, spec, (apr_size_t)(sep - spec)) : spec;
+    const char *arg = sep ? sep + 1 : NULL;
+    const char *err;
+
+    st->spec = apr_pstrdup(p, spec);
+    st->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
+    if (!st->provider) {
+        return apr_psprintf(p,
+                            "unknown session cache provider \"%s\": load mod_socache_%s (a2enmod "
+                            "socache_%s) or use shmcb, redis:host:port, memcache:host:port or dbm",
+                            name, name, name);
+    }
+    /* shmcb with no size keeps only ~500 KB; give sessions room by default. */
+    if (!arg && !strcmp(name, "shmcb"))
+        arg = "flexsaml_cache(33554432)";
+    err = st->provider->create(&st->instance, arg, p, p);
+    if (err)
+        return apr_psprintf(p, "session cache \"%s\": %s", spec, err);
+    *out = st;
+    return NULL;
+}
+
+apr_status_t flexsaml_store_init(flexsaml_store *st, server_rec *s, apr_pool_t *pconf,
+                                 apr_pool_t *ptemp)
+{
+    struct ap_socache_hints hints = {KEY_LEN, 1024, 60};
+    apr_status_t rv;
+
+    (void)ptemp;
+    if (st->initialized)
+        return APR_SUCCESS;
+    if (st->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&st->mutex, NULL, MUTEX_TYPE,
+                                    apr_psprintf(pconf, "%pp", (void *)st), s, pconf, 0);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+    rv = st->provider->init(st->instance, "flexsaml", &hints, s, pconf);
+    if (rv != APR_SUCCESS)
+        return rv;
+    st->initialized = 1;
+    return APR_SUCCESS;
+}
+
+void flexsaml_store_child_init(flexsaml_store *st, server_rec *s, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (!st->mutex)
+        return;
+    rv = apr_global_mutex_child_init(&st->mutex, apr_global_mutex_lockfile(st->mutex), p);
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "flexsaml: cannot reopen the session cache mutex in a child");
+}
+
+/* The key as hex, so that text protocols (memcache, redis) take it as is. */
+static void make_key(char kind, const char *id, unsigned char key[KEY_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    int i;
+
+    SHA256((const unsigned char *)id, strlen(id), md);
+    key[0] = (unsigned char)kind;
+    for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+        key[1 + 2 * i] = (unsigned char)hex[md[i] >> 4];
+        key[2 + 2 * i] = (unsigned char)hex[md[i] & 15];
+    }
+}
+
+static apr_status_t lock(flexsaml_store *st)
+{
+    return st->mutex ? apr_global_mutex_lock(st->mutex) : APR_SUCCESS;
+}
+
+static void unlock(flexsaml_store *st)
+{
+    if (st->mutex)
+        apr_global_mutex_unlock(st->mutex);
+}
+
+static apr_status_t retrieve(flexsaml_store *st, request_rec *r, const unsigned char *key,
+                             const char **val, apr_size_t *len)
+{
+    unsigned char buf[MAX_VALUE];
+    unsigned int n = sizeof(buf);
+    apr_status_t rv;
+
+    rv = st->provider->retrieve(st->instance, r->server, key, KEY_LEN, buf, &n, r->pool);
+    if (rv == APR_SUCCESS && val) {
+        *val = apr_pstrmemdup(r->pool, (const char *)buf, n);
+        if (len)
+            *len = n;
+    }
+    return rv;
+}
+
+apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, const char *id,
+                                const char **val, apr_size_t *len)
+{
+    unsigned char key[KEY_LEN];
+    apr_status_t rv;
+
+    make_key(kind, id, key);
+    if ((rv = lock(st)) != APR_SUCCESS)
+        return rv;
+    rv = retrieve(st, r, key, val, len);
+    unlock(st);
+    return rv;
+}
+
+apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, const char *id,
+                                apr_time_t expiry, const char *val, apr_size_t len)
+{
+    unsigned char key[KEY_LEN];
+    apr_status_t rv;
+
+    if (len > MAX_VALUE)
+        return APR_ENOSPC;
+    make_key(kind, id, key);
+    if ((rv = lock(st)) != APR_SUCCESS)
+        return rv;
+    rv = st->provider->store(st->instance, r->server, key, KEY_LEN, expiry, (unsigned char *)val,
+                             (unsigned int)len, r->pool);
+    unlock(st);
+    return rv;
+}
+
+apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, char kind, const char *id)
+{
+    unsigned char key[KEY_LEN];
+    apr_status_t rv;
+
+    make_key(kind, id, key);
+    if ((rv = lock(st)) != APR_SUCCESS)
+        return rv;
+    rv = st->provider->remove(st->instance, r->server, key, KEY_LEN, r->pool);
+    unlock(st);
+    return rv;
+}
+
+apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, const char *id,
+                                 apr_time_t expiry)
+{
+    unsigned char key[KEY_LEN];
+    unsigned char one = '1';
+    apr_status_t rv;
+
+    make_key(kind, id, key);
+    if ((rv = lock(st)) != APR_SUCCESS)
+        return rv;
+    /* Under the mutex the check and the insert are one step for every
+     * process of this server. */
+    rv = retrieve(st, r, key, NULL, NULL);
+    if (rv == APR_SUCCESS) {
+        rv = APR_EEXIST;
+    } else if (rv == APR_NOTFOUND) {
+        rv = st->provider->store(st->instance, r->server, key, KEY_LEN, expiry, &one, 1, r->pool);
+    }
+    unlock(st);
+    return rv;
+}
+
+void flexsaml_store_register_mutex(apr_pool_t *pconf)
+{
+    ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+}

@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""The Okta-like test IdP server.
+
+/usr/bin/python3 tests/idp/idp.py --port N [--host 127.0.0.1] --key K --cert C \
+    --users tests/idp/users.json --app-id exk1flexsamltest0h7 --sp-entity-id URL --acs-url URL \
+    [--session-not-on-or-after-seconds S]
+
+Prints "ready" on stdout once listening; one log line per request on stderr; stops on SIGTERM/SIGINT.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import signal
+import sys
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import saml  # noqa: E402
+from idp_pages import metadata_xml, signin_page  # noqa: E402
+
+MAX_BODY = 1 << 20
+
+
+class Idp:
+    """Configuration + the actions, independent of HTTP."""
+
+    def __init__(self, signer, users, app_id, sp_entity_id, acs_url, session_seconds=None):
+        self.signer = signer
+        self.users = {u["login"]: u for u in users}
+        self.app_id = app_id
+        self.issuer = "http://www.okta.com/" + app_id
+        self.sp_entity_id = sp_entity_id
+        self.acs_url = acs_url
+        self.session_seconds = session_seconds
+        self.base = "/app/%s" % app_id
+
+    def sso_url(self, host_header):
+        return "http://%s%s/sso/saml" % (host_header, self.base)
+
+    def response_form(self, login, request_id=None, relay_state=None):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        session_end = None
+        if self.session_seconds:
+            session_end = now + datetime.timedelta(seconds=self.session_seconds)
+        xml = saml.build_response(
+            signer=self.signer, user=self.users[login], issuer=self.issuer,
+            sp_entity_id=self.sp_entity_id, acs_url=self.acs_url,
+            in_response_to=request_id or None, now=now, session_not_on_or_after=session_end)
+        return saml.auto_post_form(self.acs_url, saml.b64(xml), relay_state or None)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "flexsaml-test-idp"
+
+    @property
+    def idp(self):
+        return self.server.idp
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("idp: %s %s\n" % (self.address_string(), fmt % args))
+
+    def _send(self, code, body, ctype="text/plain; charset=utf-8"):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _html(self, page):
+        self._send(200, page, "text/html; charset=utf-8")
+
+    def _form(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise ValueError("request body too large")
+        body = self.rfile.read(length).decode("utf-8", "replace")
+        return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+    def _dispatch(self, params):
+        path = urlsplit(self.path).path
+        idp, post = self.idp, self.command == "POST"
+        if path == "/health" and not post:
+            return self._send(200, "ok\n")
+        if path == idp.base + "/sso/saml/metadata" and not post:
+            xml = metadata_xml(idp.issuer, idp.sso_url(self.headers.get("Host", "127.0.0.1")),
+                               idp.signer.cert_b64())
+            return self._send(200, xml, "application/xml; charset=utf-8")
+        if path == idp.base + "/sso/saml":
+            return self._sso(params)
+        if path == "/login" and post:
+            return self._login(params)
+        if path == idp.base + "/init" and not post:
+            return self._init(params)
+        return self._send(404, "not found\n")
+
+    def _sso(self, params):
+        if not params.get("SAMLRequest"):
+            return self._send(400, "missing SAMLRequest\n")
+        try:
+            request = saml.parse_authn_request(params["SAMLRequest"])
+        except ValueError as e:
+            return self._send(400, "bad SAMLRequest: %s\n" % e)
+        self._html(signin_page(self.idp.users.values(), request["ID"], params.get("RelayState", ""),
+                               self.idp.sp_entity_id))
+
+    def _login(self, params):
+        login = params.get("user", "")
+        if login not in self.idp.users:
+            return self._send(400, "unknown user %r\n" % login)
+        self._html(self.idp.response_form(login, params.get("request_id"), params.get("relay_state")))
+
+    def _init(self, params):
+        login = params.get("user")
+        if not login:
+            return self._html(signin_page(self.idp.users.values(), "", params.get("RelayState", ""),
+                                          self.idp.sp_entity_id))
+        if login not in self.idp.users:
+            return self._send(400, "unknown user %r\n" % login)
+        self._html(self.idp.response_form(login, None, params.get("RelayState")))
+
+    def _handle(self, params_fn):
+        try:
+            self._dispatch(params_fn())
+        except ValueError as e:
+            self._send(400, "bad request: %s\n" % e)
+        except Exception:  # a bug here must show, but must not kill the server
+            traceback.print_exc(file=sys.stderr)
+            self._send(500, "internal error\n")
+
+    def do_GET(self):
+        self._handle(lambda: {k: v[0] for k, v in parse_qs(urlsplit(self.path).query,
+                                                             keep_blank_values=True).items()})
+
+    def do_POST(self):
+        self._handle(self._form)
+
+
+def load_users(path):
+    with open(path, encoding="utf-8") as f:
+        users = json.load(f)
+    if not isinstance(users, list) or not all(isinstance(u, dict) and u.get("login") for u in users):
+        raise SystemExit("%s: expected a JSON list of objects with a login" % path)
+    return users
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Okta-like SAML 2.0 test IdP")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--key", required=True, help="IdP private key (PEM)")
+    p.add_argument("--cert", required=True, help="IdP certificate (PEM)")
+    p.add_argument("--users", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "users.json"))
+    p.add_argument("--app-id", default=saml.DEFAULT_APP_ID)
+    p.add_argument("--sp-entity-id", required=True, help="the SP entity id (Audience)")
+    p.add_argument("--acs-url", required=True, help="the SP ACS URL (Destination, Recipient)")
+    p.add_argument("--session-not-on-or-after-seconds", type=int, default=None,
+                   help="add AuthnStatement SessionNotOnOrAfter = now + S")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    idp = Idp(saml.Signer(args.key, args.cert), load_users(args.users), args.app_id,
+              args.sp_entity_id, args.acs_url, args.session_not_on_or_after_seconds)
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server.daemon_threads = True
+    server.idp = idp
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="idp-http", daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    sys.stderr.write("idp: %s listening on http://%s:%d%s/sso/saml\n" % (idp.issuer, host, port, idp.base))
+    print("ready", flush=True)
+    while not stop.wait(0.2):
+        pass
+    server.shutdown()
+    server.server_close()
+    sys.stderr.write("idp: stopped\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
