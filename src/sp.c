@@ -84,7 +84,8 @@ const char *flexsaml_sp_metadata(apr_pool_t *p, const flexsaml_sp *sp, const cha
         "<md:EntityDescriptor xmlns:md=\"" MD_NS
         "\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"",
         apr_pescape_entity(p, sp->pol.sp_entity_id, 1),
-        "\">\n  <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" "
+        "\">\n  <md:SPSSODescriptor AuthnRequestsSigned=\"", sp->sp_cert_b64 ? "true" : "false",
+        "\" WantAssertionsSigned=\"true\" "
         "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n    ",
         key, slo, "\n    <md:NameIDFormat>" NAMEID_UNSPECIFIED "</md:NameIDFormat>\n",
         "    <md:AssertionConsumerService index=\"0\" isDefault=\"true\" Binding=\"" BINDING_POST
@@ -147,9 +148,10 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
     if (!login)
         return "Lasso could not create a login";
     /* Okta does not ask for signed AuthnRequests; without an SP key Lasso
-     * must not try to sign (it decides when the request is created). */
-    if (!sp->sp_cert_b64)
-        lasso_profile_set_signature_hint(profile, LASSO_PROFILE_SIGNATURE_HINT_FORBID);
+     * must not try to sign (it decides when the request is created); with
+     * one, requests are signed as the metadata announces. */
+    lasso_profile_set_signature_hint(profile, sp->sp_cert_b64 ? LASSO_PROFILE_SIGNATURE_HINT_FORCE
+                                                              : LASSO_PROFILE_SIGNATURE_HINT_FORBID);
     rc = lasso_login_init_authn_request(login, sp->idp->entity_id, LASSO_HTTP_METHOD_REDIRECT);
     if (rc != 0) {
         err = apr_psprintf(p, "cannot start an AuthnRequest: %s", lasso_strerror(rc));

@@ -83,7 +83,7 @@ static void check_authority(const char *a, size_t n, const char *default_port)
     if (hl == 18 && strncasecmp(a, "portal.example.com", 18) == 0) {
         return;
     }
-    if (hl > sl + 1 && strncasecmp(a + hl - sl, suffix, sl) == 0 && a[hl - sl - 1] != '.') {
+    if (hl > sl && strncasecmp(a + hl - sl, suffix, sl) == 0 && a[hl - sl - 1] != '.') {
         return;
     }
     abort();
