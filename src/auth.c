@@ -100,7 +100,7 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
         r->content_type = "application/json";
         return HTTP_UNAUTHORIZED;
     }
-    err = flexsaml_sp_authn_request(r->pool, c->sp, flexsaml_endpoint_url(r, "/acs"),
+    err = flexsaml_sp_authn_request(r->pool, c->sp, flexsaml_acs_url(r),
                                     strlen(return_to) <= MAX_RELAY_STATE ? return_to : NULL, &url,
                                     &request_id);
     if (err)

@@ -51,6 +51,7 @@ void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
 
     c->sp_entity_id = PICK(sp_entity_id);
     c->endpoint = PICK(endpoint);
+    c->acs_path = PICK(acs_path);
     c->sp_cert_file = PICK(sp_cert_file);
     c->sp_key_file = PICK(sp_key_file);
     /* The IdP is one unit: a virtual host that names any part of it does
@@ -231,14 +232,16 @@ static const char *set_size(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-static const char *set_endpoint(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *set_path(cmd_parms *cmd, void *dummy, const char *arg)
 {
     apr_size_t n = strlen(arg);
     (void)dummy;
     if (arg[0] != '/' || n < 2 || arg[n - 1] == '/' || strpbrk(arg, " ?#%\\"))
-        return "FlexSAMLEndpointPath must be a path like /flexsaml (leading slash, no trailing "
-               "slash, no query)";
-    cfg_of(cmd)->endpoint = arg;
+        return apr_psprintf(cmd->pool,
+                            "%s must be a path like /flexsaml (leading slash, no trailing slash, "
+                            "no query)",
+                            cmd->cmd->name);
+    *(const char **)((char *)cfg_of(cmd) + (apr_size_t)cmd->info) = arg;
     return NULL;
 }
 
@@ -301,9 +304,12 @@ static const char *add_role_map(cmd_parms *cmd, void *dummy, int argc, char *con
 const command_rec flexsaml_cmds[] = {
     AP_INIT_TAKE1("FlexSAMLSPEntityID", set_string, OFF(sp_entity_id), RSRC_CONF,
                   "This SP's entity ID (Okta: Audience URI)"),
-    AP_INIT_TAKE1("FlexSAMLEndpointPath", set_endpoint, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FlexSAMLEndpointPath", set_path, OFF(endpoint), RSRC_CONF,
                   "Path under which metadata, acs, login and logout are served (default "
                   "/flexsaml)"),
+    AP_INIT_TAKE1("FlexSAMLACSPath", set_path, OFF(acs_path), RSRC_CONF,
+                  "Path of the assertion consumer service (default <endpoint>/acs), for a "
+                  "migration that must keep Okta's Single sign-on URL"),
     AP_INIT_TAKE1("FlexSAMLSPCertificateFile", set_file, OFF(sp_cert_file), RSRC_CONF,
                   "PEM certificate of this SP, published in its metadata"),
     AP_INIT_TAKE1("FlexSAMLSPPrivateKeyFile", set_file, OFF(sp_key_file), RSRC_CONF,
@@ -389,6 +395,8 @@ static void apply_defaults(apr_pool_t *p, flexsaml_srv_cfg *c)
 {
     if (!c->endpoint)
         c->endpoint = DEFAULT_ENDPOINT;
+    if (!c->acs_path)
+        c->acs_path = apr_pstrcat(p, c->endpoint, "/acs", NULL);
     if (c->idp_initiated == FLEXSAML_UNSET)
         c->idp_initiated = 1;
     if (!c->default_url)

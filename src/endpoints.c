@@ -19,6 +19,12 @@ const char *flexsaml_endpoint_url(request_rec *r, const char *suffix)
     return ap_construct_url(r->pool, apr_pstrcat(r->pool, c->endpoint, suffix, NULL), r);
 }
 
+const char *flexsaml_acs_url(request_rec *r)
+{
+    const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
+    return ap_construct_url(r->pool, c->acs_path, r);
+}
+
 static const char *this_host(request_rec *r)
 {
     apr_port_t port = ap_get_server_port(r);
@@ -110,7 +116,7 @@ static int read_body(request_rec *r, apr_off_t max, const char **out)
 
 static int metadata(request_rec *r, const flexsaml_srv_cfg *c)
 {
-    const char *md = flexsaml_sp_metadata(r->pool, c->sp, flexsaml_endpoint_url(r, "/acs"), NULL);
+    const char *md = flexsaml_sp_metadata(r->pool, c->sp, flexsaml_acs_url(r), NULL);
     ap_set_content_type(r, "application/samlmetadata+xml");
     ap_rputs(md, r);
     return OK;
@@ -215,7 +221,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
         return flexsaml_refuse(r, HTTP_BAD_REQUEST, "no_response", "no SAMLResponse in the POST",
                                NULL);
     flexsaml_sp_process_response(r->pool, c->sp, b64, strlen(b64),
-                                 flexsaml_endpoint_url(r, "/acs"), apr_time_now(), &res);
+                                 flexsaml_acs_url(r), apr_time_now(), &res);
     if (res.unknown_roles && res.unknown_roles->nelts)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "flexsaml: unknown role values (FlexSAMLUnknownRoles %s): %s id=%s",
@@ -289,14 +295,14 @@ int flexsaml_endpoint_handler(request_rec *r, int lookup_uri)
 
     if (lookup_uri || r->main || !c->sp || !r->uri)
         return DECLINED;
+    if (!strcmp(r->uri, c->acs_path))
+        return acs(r, c);
     n = strlen(c->endpoint);
     if (strncmp(r->uri, c->endpoint, n) != 0 || r->uri[n] != '/')
         return DECLINED;
     sub = r->uri + n;
     if (!strcmp(sub, "/metadata"))
         return metadata(r, c);
-    if (!strcmp(sub, "/acs"))
-        return acs(r, c);
     if (!strcmp(sub, "/login"))
         return login(r, c);
     if (!strcmp(sub, "/logout"))

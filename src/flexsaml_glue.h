@@ -50,6 +50,7 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, 
 typedef struct {
     const char *sp_entity_id;
     const char *endpoint; /* "/flexsaml" */
+    const char *acs_path; /* default <endpoint>/acs */
     const char *sp_cert_file;
     const char *sp_key_file;
     const char *idp_metadata_file;
@@ -113,6 +114,8 @@ const char *flexsaml_html(apr_pool_t *p, const char *s);
 int flexsaml_endpoint_handler(request_rec *r, int lookup_uri);
 /* The public URL of a path under the endpoint ("/acs" -> https://host/flexsaml/acs). */
 const char *flexsaml_endpoint_url(request_rec *r, const char *suffix);
+/* The public URL of the ACS. */
+const char *flexsaml_acs_url(request_rec *r);
 /* candidate when it is a local path or an allowed URL, else NULL. */
 const char *flexsaml_safe_target(request_rec *r, const char *candidate);
 

@@ -500,4 +500,8 @@ void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const ch
     check_times(p, sp, &ad, now, res);
     if (!res->reason)
         extract_identity(p, sp, &ad, res);
+    /* Past Lasso, say so: an administrator reading a refusal then knows the
+     * IdP certificate and the signatures are right. */
+    if (res->reason)
+        res->detail = apr_pstrcat(p, "signatures verified; ", res->detail, NULL);
 }

@@ -135,9 +135,11 @@ class Apache:
     def configtest(self):
         return subprocess.run([APACHE, "-t", "-f", self.conf_path], capture_output=True, text=True)
 
-    def start(self):
-        self.proc = subprocess.Popen([APACHE, "-D", "FOREGROUND", "-f", self.conf_path],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    def start(self, wrapper=(), env=None):
+        """wrapper: a command prefix, e.g. ("faketime", "-f", "@2016-07-25 23:20:30")."""
+        self.proc = subprocess.Popen(list(wrapper) + [APACHE, "-D", "FOREGROUND", "-f", self.conf_path],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **(env or {})))
         if not wait_port(self.port, self.proc):
             out = self.proc.stdout.read().decode(errors="replace") if self.proc.poll() is not None else ""
             self.stop()
