@@ -6,13 +6,13 @@
 #include "http_config.h"
 #include "http_request.h"
 #include "mod_auth.h"
+#include "http_protocol.h"
 
 #define FLEXSAML_MODULE_RECORD
 #include "src/flexsaml_glue.h"
 
 static void flexsaml_register_hooks(apr_pool_t *p)
 {
-    (void)p;
     ap_hook_pre_config(flexsaml_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(flexsaml_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(flexsaml_post_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -20,6 +20,9 @@ static void flexsaml_register_hooks(apr_pool_t *p)
     /* The endpoints answer before access control: the ACS must be reachable
      * by a browser that has no session yet, wherever the site puts Require. */
     ap_hook_quick_handler(flexsaml_endpoint_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "flex-role", AUTHZ_PROVIDER_VERSION,
+                              &flexsaml_authz_role_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_insert_error_filter(flexsaml_authz_forbid, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_authn(flexsaml_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
 }

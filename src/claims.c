@@ -3,10 +3,8 @@
  * environment variables and, when asked, request headers.
  */
 #include <string.h>
-#include <strings.h>
 
 #include <apr_strings.h>
-#include <apr_lib.h>
 
 #include "flexsaml.h"
 
@@ -93,6 +91,23 @@ int flexsaml_value_is_clean(const char *v)
     return 1;
 }
 
+/* ASCII only, whatever the process locale (another module may have called
+ * setlocale()): header names are ASCII tokens. */
+static int ascii_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static unsigned char ascii_lower(unsigned char c)
+{
+    return (unsigned char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
+
+static unsigned char ascii_upper(unsigned char c)
+{
+    return (unsigned char)(c >= 'a' && c <= 'z' ? c - ('a' - 'A') : c);
+}
+
 const char *flexsaml_claims_header_name(apr_pool_t *p, const char *prefix, const char *env_name)
 {
     apr_size_t plen;
@@ -107,7 +122,10 @@ const char *flexsaml_claims_header_name(apr_pool_t *p, const char *prefix, const
     if (env_name == NULL) {
         env_name = "";
     }
-    if (strncasecmp(env_name, "FLEX_", 5) == 0) {
+    if (ascii_upper((unsigned char)env_name[0]) == 'F' &&
+        ascii_upper((unsigned char)env_name[1]) == 'L' &&
+        ascii_upper((unsigned char)env_name[2]) == 'E' &&
+        ascii_upper((unsigned char)env_name[3]) == 'X' && env_name[4] == '_') {
         env_name += 5;
     }
     plen = strlen(prefix);
@@ -117,14 +135,14 @@ const char *flexsaml_claims_header_name(apr_pool_t *p, const char *prefix, const
     o = out + plen;
     for (apr_size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)env_name[i];
-        if (!apr_isalnum(c)) {
+        if (!ascii_alnum(c)) {
             /* Anything but a letter or digit would make an invalid or
              * ambiguous header name; '-' is what '_' means here. */
             *o++ = '-';
             word_start = 1;
             continue;
         }
-        *o++ = (char)(word_start ? apr_toupper(c) : apr_tolower(c));
+        *o++ = (char)(word_start ? ascii_upper(c) : ascii_lower(c));
         word_start = 0;
     }
     *o = '\0';
@@ -211,7 +229,7 @@ static int find_spoofed(void *rec, const char *key, const char *value)
         if (q == '_') {
             q = '-';
         }
-        if (apr_tolower((unsigned char)k) != apr_tolower((unsigned char)q)) {
+        if (ascii_lower((unsigned char)k) != ascii_lower((unsigned char)q)) {
             return 1;
         }
     }

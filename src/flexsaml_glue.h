@@ -119,6 +119,11 @@ const char *flexsaml_acs_url(request_rec *r);
 /* candidate when it is a local path or an allowed URL, else NULL. */
 const char *flexsaml_safe_target(request_rec *r, const char *candidate);
 
+/* ---- authz.c ---- */
+#include "mod_auth.h"
+extern const authz_provider flexsaml_authz_role_provider;
+void flexsaml_authz_forbid(request_rec *r);
+
 /* ---- auth.c ---- */
 int flexsaml_check_authn(request_rec *r);
 /* Looks up and validates the session of this request; NULL when none. */

@@ -7,16 +7,33 @@
  * browsers, proxies and the application would all agree on where it points.
  */
 #include <string.h>
-#include <strings.h>
 
 #include <apr_strings.h>
-#include <apr_lib.h>
 
 #include "flexsaml.h"
 
 #define REDIRECT_MAX 2048
 #define HOST_MAX 253
 #define LABEL_MAX 63
+
+/* ASCII only, whatever the process locale: another module may have called
+ * setlocale(), and in some locales 'I' and 'i' are not each other's case. */
+static unsigned char ascii_lower(unsigned char c)
+{
+    return (unsigned char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
+
+static int ascii_casecmpn(const char *a, const char *b, apr_size_t n)
+{
+    for (apr_size_t i = 0; i < n; i++) {
+        unsigned char x = ascii_lower((unsigned char)a[i]);
+        unsigned char y = ascii_lower((unsigned char)b[i]);
+        if (x != y || x == '\0') {
+            return x - y;
+        }
+    }
+    return 0;
+}
 
 static int hexval(unsigned char c)
 {
@@ -115,7 +132,8 @@ static int host_ok(const char *h, apr_size_t n)
             label = 0;
             continue;
         }
-        if (!apr_isalnum(c) && c != '-') {
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-')) {
             return 0;
         }
         if (++label > LABEL_MAX) {
@@ -193,9 +211,9 @@ static int host_matches(const hostport *url, int default_port, const char *entry
     if (e.host[0] == '.') {
         /* ".example.com": a subdomain, never example.com itself. */
         return e.len > 1 && url->len > e.len &&
-               strncasecmp(url->host + url->len - e.len, e.host, e.len) == 0;
+               ascii_casecmpn(url->host + url->len - e.len, e.host, e.len) == 0;
     }
-    return e.len == url->len && strncasecmp(url->host, e.host, e.len) == 0;
+    return e.len == url->len && ascii_casecmpn(url->host, e.host, e.len) == 0;
 }
 
 static int absolute_ok(const char *c, apr_size_t n, const char *this_host,
@@ -208,10 +226,10 @@ static int absolute_ok(const char *c, apr_size_t n, const char *this_host,
     hostport hp;
     int matched;
 
-    if (n >= 7 && strncasecmp(c, "http://", 7) == 0) {
+    if (n >= 7 && ascii_casecmpn(c, "http://", 7) == 0) {
         skip = 7;
         default_port = 80;
-    } else if (n >= 8 && strncasecmp(c, "https://", 8) == 0) {
+    } else if (n >= 8 && ascii_casecmpn(c, "https://", 8) == 0) {
         skip = 8;
         default_port = 443;
     } else {

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <apr_lib.h>
 
 #include "flexsaml.h"
 
@@ -26,6 +25,13 @@ typedef struct {
     apr_hash_t *unknown_seen;
     int items; /* non-empty items looked at, for ROLE_MAX_ITEMS */
 } role_parse;
+
+/* ASCII only, whatever the process locale: another module may have called
+ * setlocale(), and a Latin-1 tolower() would rewrite UTF-8 bytes. */
+static char ascii_lower(unsigned char c)
+{
+    return (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
 
 static int is_ctl(unsigned char c)
 {
@@ -69,7 +75,7 @@ int flexsaml_role_is_known(const char *role)
         return 0;
     }
     for (apr_size_t i = 0; i < n; i++) {
-        buf[i] = (char)apr_tolower((unsigned char)role[i]);
+        buf[i] = ascii_lower((unsigned char)role[i]);
     }
     buf[n] = '\0';
     return known_lower(buf, n);
@@ -90,7 +96,7 @@ static char *escaped_for_log(apr_pool_t *p, const char *s, apr_size_t n)
             *o++ = hex[c >> 4];
             *o++ = hex[c & 0xf];
         } else {
-            *o++ = (char)apr_tolower(c);
+            *o++ = ascii_lower(c);
         }
     }
     if (shown < n) {
@@ -131,7 +137,7 @@ static void add_mapped(role_parse *rp, const apr_array_header_t *targets)
                 lc = NULL;
                 break;
             }
-            lc[j] = (char)apr_tolower((unsigned char)lc[j]);
+            lc[j] = ascii_lower((unsigned char)lc[j]);
         }
         if (lc != NULL) {
             APR_ARRAY_PUSH(rp->set, const char *) = lc;
@@ -159,7 +165,7 @@ static void add_item(role_parse *rp, const char *s, apr_size_t n)
     }
     lc = apr_pstrmemdup(rp->p, s, n);
     for (apr_size_t i = 0; i < n; i++) {
-        lc[i] = (char)apr_tolower((unsigned char)lc[i]);
+        lc[i] = ascii_lower((unsigned char)lc[i]);
     }
     if (rp->pol != NULL && rp->pol->map != NULL) {
         targets = apr_hash_get(rp->pol->map, lc, (apr_ssize_t)n);

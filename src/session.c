@@ -260,7 +260,7 @@ static apr_array_header_t *get_roles(apr_pool_t *pool, reader *r)
     for (apr_uint32_t i = 0; i < n && !r->bad; i++) {
         const char *role = get_str(pool, r, 0);
         /* Authorization binary-searches the set, so it must be one. */
-        if (r->bad || *role == '\0' ||
+        if (role == NULL || *role == '\0' ||
             (i > 0 && strcmp(APR_ARRAY_IDX(set, set->nelts - 1, const char *), role) >= 0)) {
             r->bad = 1;
             return NULL;

@@ -28,10 +28,14 @@ def keys():
 
 
 class Site:
-    def __init__(self, keys, extra_conf="", name="site", extra_files=None, mpm=harness.EVENT_MPM):
+    def __init__(self, keys, extra_conf="", name="site", extra_files=None, mpm=harness.EVENT_MPM,
+                 https=False):
         self.keys = keys
         port = harness.free_port()
-        self.base = "http://127.0.0.1:%d" % port
+        self.base = "%s://127.0.0.1:%d" % ("https" if https else "http", port)
+        if https:
+            extra_conf += ("\nLoadModule ssl_module {mods}/mod_ssl.so\nSSLEngine on\n"
+                           "SSLCertificateFile %s\nSSLCertificateKeyFile %s\n" % (keys["cert"], keys["key"]))
         self.entity = self.base + "/flexsaml/metadata"
         self.acs = self.base + "/flexsaml/acs"
         self.idp = harness.IdP(keys["key"], keys["cert"], self.entity, self.acs)

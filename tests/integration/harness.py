@@ -127,6 +127,7 @@ class Apache:
 
     def write(self, rel, text, mode=0o644):
         path = os.path.join(self.root, rel)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
         with open(path, "w") as f:
             f.write(text)
         os.chmod(path, mode)

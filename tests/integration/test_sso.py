@@ -199,3 +199,18 @@ def test_pending_request_is_single_use(site):
     assert r1.status_code == 303
     r2 = site.post(site.response("alice", in_response_to=req["ID"]))
     assert r2.status_code == 400 and "unknown_request" in r2.text
+
+
+def test_https_site_sets_secure_cookie(keys):
+    site = Site(keys, name="https", https=True).start()
+    try:
+        s = requests.Session()
+        s.verify = False
+        r = site.post(site.response("alice"), session=s, verify=False)
+        assert r.status_code == 303, r.text
+        cookie = r.headers["Set-Cookie"]
+        assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        md = s.get(site.base + "/flexsaml/metadata").text
+        assert 'Location="https://127.0.0.1:%d/flexsaml/acs"' % site.apache.port in md
+    finally:
+        site.stop()

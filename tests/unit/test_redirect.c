@@ -243,6 +243,8 @@ static const char *const safe[] = {
     "http://portal.example.com:80/x",
     "https://a.trusted.example/",
     "https://a.b.trusted.example/x",
+    /* Found by fuzz_redirect (a bug in its oracle, but a good case). */
+    "https://a.trusted.example/y?z#w",
     "https://A.Trusted.Example/",
     "https://partner.example.org:8443/cb",
     "https://other.example.net/",

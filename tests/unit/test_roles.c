@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <locale.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -400,6 +401,30 @@ static void test_join(void **state)
     assert_string_equal(flexsaml_roles_join(p, NULL, ","), "");
 }
 
+/* httpd may run with a locale another module set; in Latin-1, tolower()
+ * would turn the UTF-8 lead byte 0xC3 into 0xE3. */
+static void test_locale_independent(void **state)
+{
+    static const char *const latin1[] = {"de_DE.ISO-8859-1", "de_DE", "en_US.ISO-8859-1",
+                                         "fr_FR.ISO-8859-1", "tr_TR.ISO-8859-9"};
+    apr_pool_t *p = *state;
+    const char *v[] = {"\xc3\x84GENT,Agent", NULL};
+    flexsaml_role_policy pol = {NULL, FLEXSAML_UNKNOWN_KEEP};
+    apr_array_header_t *set;
+    const char *set_to = NULL;
+
+    for (size_t i = 0; i < sizeof(latin1) / sizeof(latin1[0]) && set_to == NULL; i++) {
+        set_to = setlocale(LC_CTYPE, latin1[i]);
+    }
+    if (set_to == NULL) {
+        skip();
+    }
+    flexsaml_roles_parse(p, vals(p, v), &pol, &set, NULL);
+    setlocale(LC_CTYPE, "C");
+    assert_string_equal(flexsaml_roles_join(p, set, ","), "agent,\xc3\x84gent");
+    assert_true(flexsaml_role_is_known("AGENT"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_contains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_has_flex_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locale_independent, setup, teardown),
     };
     int rc;
 
