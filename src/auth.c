@@ -141,10 +141,23 @@ int flexsaml_check_authn(request_rec *r)
     if (!s)
         return flexsaml_start_login(r, r->unparsed_uri);
     r->user = (char *)s->ident.name_id;
+    if (c->user_attribute && strcmp(c->user_attribute, FLEXSAML_CLAIM_NAMEID) != 0) {
+        const char *u = apr_table_get(s->ident.attributes, c->user_attribute);
+        if (u && *u)
+            r->user = (char *)u;
+    }
     r->ap_auth_type = (char *)FLEXSAML_AUTH_TYPE;
     pass_as = d->pass_as == FLEXSAML_UNSET ? c->claims->pass_as : d->pass_as;
     flexsaml_claims_export(r->pool, c->claims, &s->ident,
                            (pass_as & FLEXSAML_PASS_ENV) ? r->subprocess_env : NULL,
                            (pass_as & FLEXSAML_PASS_HEADERS) ? r->headers_in : NULL);
     return OK;
+}
+
+int flexsaml_strip_headers(request_rec *r)
+{
+    const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
+    if (c->sp)
+        flexsaml_claims_strip(r->pool, c->claims, r->headers_in);
+    return DECLINED;
 }

@@ -199,61 +199,83 @@ static apr_array_header_t *claim_values(apr_pool_t *p, const flexsaml_claims_con
 static void put(apr_pool_t *p, const flexsaml_claims_conf *c, apr_table_t *env,
                 apr_table_t *headers, const char *name, const char *value)
 {
-    apr_table_set(env, name, value);
+    if (env != NULL) {
+        apr_table_set(env, name, value);
+    }
     if (headers != NULL) {
         apr_table_set(headers, flexsaml_claims_header_name(p, c->header_prefix, name), value);
     }
 }
 
+/* Header names compare case-insensitively with '-' and '_' alike: some
+ * back ends read X_Flex_Roles as X-Flex-Roles, and CGI turns both into
+ * HTTP_X_FLEX_ROLES. */
+static int name_char_eq(char a, char b)
+{
+    if (a == '_')
+        a = '-';
+    if (b == '_')
+        b = '-';
+    return ascii_lower((unsigned char)a) == ascii_lower((unsigned char)b);
+}
+
+static int name_has_prefix(const char *key, const char *prefix)
+{
+    for (; *prefix; key++, prefix++)
+        if (!*key || !name_char_eq(*key, *prefix))
+            return 0;
+    return 1;
+}
+
+static int name_equals(const char *key, const char *name)
+{
+    return name_has_prefix(key, name) && key[strlen(name)] == '\0';
+}
+
+/* NAME itself or one of its indexed forms NAME_0 .. NAME_N. */
+static int name_or_indexed(const char *key, const char *name)
+{
+    apr_size_t n = strlen(name);
+    return name_has_prefix(key, name) && (key[n] == '\0' || key[n] == '_' || key[n] == '-');
+}
+
 typedef struct {
-    const char *prefix;
-    apr_size_t len;
+    const flexsaml_claims_conf *c;
     apr_array_header_t *doomed;
 } spoof_ctx;
 
 static int find_spoofed(void *rec, const char *key, const char *value)
 {
+    static const char *const always[] = {"Remote-User", "Auth-Type", "Flex-", NULL};
     spoof_ctx *sc = rec;
+    const char *prefix = sc->c->header_prefix ? sc->c->header_prefix : DEFAULT_HEADER_PREFIX;
+    int doomed = *prefix && name_has_prefix(key, prefix);
 
     (void)value;
-    for (apr_size_t i = 0; i < sc->len; i++) {
-        char k = key[i];
-        char q = sc->prefix[i];
-        if (k == '\0') {
-            return 1;
-        }
-        /* Some back ends read X_Flex_Roles as X-Flex-Roles. */
-        if (k == '_') {
-            k = '-';
-        }
-        if (q == '_') {
-            q = '-';
-        }
-        if (ascii_lower((unsigned char)k) != ascii_lower((unsigned char)q)) {
-            return 1;
-        }
-    }
-    APR_ARRAY_PUSH(sc->doomed, const char *) = key;
+    for (int i = 0; !doomed && always[i]; i++)
+        doomed = i < 2 ? name_equals(key, always[i]) : name_has_prefix(key, always[i]);
+    for (int i = 0; !doomed && sc->c->claims && i < sc->c->claims->nelts; i++)
+        doomed = name_or_indexed(key, APR_ARRAY_IDX(sc->c->claims, i, flexsaml_claim).name);
+    if (doomed)
+        APR_ARRAY_PUSH(sc->doomed, const char *) = key;
     return 1;
 }
 
-/* The application trusts every header under the prefix, so none may come
- * from the client: one we do not set this time (an absent claim, an index
- * past the real count) would otherwise pass through as if we had. */
-static void strip_spoofed(apr_pool_t *p, const char *prefix, apr_table_t *headers)
+/* The application trusts every header under the prefix and every name the
+ * module exports, so none may come from the client, authenticated or not:
+ * one we do not set this time (an absent claim, an index past the real
+ * count) would otherwise pass through as if we had. */
+void flexsaml_claims_strip(apr_pool_t *p, const flexsaml_claims_conf *c, apr_table_t *headers)
 {
     spoof_ctx sc;
 
-    sc.prefix = prefix;
-    sc.len = strlen(prefix);
-    if (sc.len == 0) {
+    if (c == NULL || headers == NULL)
         return;
-    }
+    sc.c = c;
     sc.doomed = apr_array_make(p, 2, sizeof(const char *));
     apr_table_do(find_spoofed, &sc, headers, NULL);
-    for (int i = 0; i < sc.doomed->nelts; i++) {
+    for (int i = 0; i < sc.doomed->nelts; i++)
         apr_table_unset(headers, APR_ARRAY_IDX(sc.doomed, i, const char *));
-    }
 }
 
 void flexsaml_claims_export(apr_pool_t *p, const flexsaml_claims_conf *c,
@@ -261,15 +283,8 @@ void flexsaml_claims_export(apr_pool_t *p, const flexsaml_claims_conf *c,
 {
     const char *sep;
 
-    if (c == NULL || id == NULL || env == NULL || c->claims == NULL) {
+    if (c == NULL || id == NULL || c->claims == NULL) {
         return;
-    }
-    if (!(c->pass_as & FLEXSAML_PASS_HEADERS)) {
-        headers = NULL;
-    }
-    if (headers != NULL) {
-        strip_spoofed(p, c->header_prefix != NULL ? c->header_prefix : DEFAULT_HEADER_PREFIX,
-                      headers);
     }
     sep = c->separator != NULL ? c->separator : ",";
     for (int i = 0; i < c->claims->nelts; i++) {

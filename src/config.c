@@ -85,6 +85,8 @@ void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     c->roles.map = apr_hash_overlay(p, add->roles.map, base->roles.map);
     c->claims = PICK(claims);
     c->max_attr_bytes = PICK(max_attr_bytes);
+    c->max_session_bytes = PICK(max_session_bytes);
+    c->user_attribute = PICK(user_attribute);
     return c;
 }
 
@@ -227,6 +229,8 @@ static const char *set_size(cmd_parms *cmd, void *dummy, const char *arg)
                             cmd->cmd->name, arg);
     if ((apr_size_t)cmd->info == APR_OFFSETOF(flexsaml_srv_cfg, max_body))
         cfg_of(cmd)->max_body = (apr_off_t)v;
+    else if ((apr_size_t)cmd->info == APR_OFFSETOF(flexsaml_srv_cfg, max_session_bytes))
+        cfg_of(cmd)->max_session_bytes = (apr_size_t)v;
     else
         cfg_of(cmd)->max_attr_bytes = (apr_size_t)v;
     return NULL;
@@ -299,6 +303,91 @@ static const char *add_role_map(cmd_parms *cmd, void *dummy, int argc, char *con
     return NULL;
 }
 
+/* Claims are edited from the defaults the first time a server touches them. */
+static flexsaml_claims_conf *claims_of(cmd_parms *cmd)
+{
+    flexsaml_srv_cfg *c = cfg_of(cmd);
+    if (!c->claims)
+        c->claims = flexsaml_claims_default(cmd->pool);
+    return c->claims;
+}
+
+static int env_name_ok(const char *n)
+{
+    if (!*n || !(apr_isalpha(*n) || *n == '_'))
+        return 0;
+    for (; *n; n++)
+        if (!(apr_isalnum(*n) || *n == '_'))
+            return 0;
+    return 1;
+}
+
+static const char *add_claim(cmd_parms *cmd, void *dummy, const char *attr, const char *name,
+                             const char *opt)
+{
+    flexsaml_claims_conf *cc = claims_of(cmd);
+    flexsaml_claim *cl = NULL;
+    int i;
+    (void)dummy;
+    if (!env_name_ok(name))
+        return apr_psprintf(cmd->pool,
+                            "FlexSAMLClaim %s %s: \"%s\" is not a valid variable name (letters, "
+                            "digits and _)",
+                            attr, name, name);
+    if (opt && strcasecmp(opt, "indexed") != 0)
+        return "FlexSAMLClaim: the optional third argument is \"indexed\"";
+    /* One variable per attribute: naming a default attribute renames it. */
+    for (i = 0; i < cc->claims->nelts && !cl; i++)
+        if (!strcmp(APR_ARRAY_IDX(cc->claims, i, flexsaml_claim).attribute, attr))
+            cl = &APR_ARRAY_IDX(cc->claims, i, flexsaml_claim);
+    if (!cl)
+        cl = apr_array_push(cc->claims);
+    cl->attribute = attr;
+    cl->name = name;
+    cl->indexed = opt != NULL;
+    return NULL;
+}
+
+static const char *set_claim_separator(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    if (!*arg || strpbrk(arg, "\r\n"))
+        return "FlexSAMLClaimSeparator must be a non-empty string without line breaks";
+    claims_of(cmd)->separator = arg;
+    return NULL;
+}
+
+static const char *set_header_prefix(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *c;
+    (void)dummy;
+    for (c = arg; *c; c++)
+        if (!(apr_isalnum(*c) || *c == '-'))
+            return "FlexSAMLHeaderPrefix must be made of letters, digits and '-', e.g. X-Flex-";
+    if (strlen(arg) < 3)
+        return "FlexSAMLHeaderPrefix must be at least 3 characters, e.g. X-Flex-";
+    claims_of(cmd)->header_prefix = arg;
+    return NULL;
+}
+
+static const char *set_pass_as(cmd_parms *cmd, void *dv, const char *arg)
+{
+    int v;
+    if (!strcasecmp(arg, "environment"))
+        v = FLEXSAML_PASS_ENV;
+    else if (!strcasecmp(arg, "headers"))
+        v = FLEXSAML_PASS_HEADERS;
+    else if (!strcasecmp(arg, "both"))
+        v = FLEXSAML_PASS_ENV | FLEXSAML_PASS_HEADERS;
+    else
+        return "FlexSAMLPassClaimsAs must be environment, headers or both";
+    if (cmd->path)
+        ((flexsaml_dir_cfg *)dv)->pass_as = v;
+    else
+        claims_of(cmd)->pass_as = v;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(flexsaml_srv_cfg, f)
 
 const command_rec flexsaml_cmds[] = {
@@ -351,6 +440,18 @@ const command_rec flexsaml_cmds[] = {
                   "keep, drop (default) or deny role values that are not Flex roles"),
     AP_INIT_FLAG("FlexSAMLRequireFlexRole", set_flag, OFF(require_flex_role), RSRC_CONF,
                  "Refuse a login without agent, admin or supervisor (default on)"),
+    AP_INIT_TAKE23("FlexSAMLClaim", add_claim, NULL, RSRC_CONF,
+                   "Exports a SAML attribute: FlexSAMLClaim <attribute> <VARIABLE> [indexed]"),
+    AP_INIT_TAKE1("FlexSAMLClaimSeparator", set_claim_separator, NULL, RSRC_CONF,
+                  "Joins the values of a multi-valued attribute (default ,)"),
+    AP_INIT_TAKE1("FlexSAMLUser", set_string, OFF(user_attribute), RSRC_CONF,
+                  "The attribute that becomes REMOTE_USER (default: the NameID)"),
+    AP_INIT_TAKE1("FlexSAMLPassClaimsAs", set_pass_as, NULL, RSRC_CONF | OR_AUTHCFG,
+                  "environment (default), headers or both"),
+    AP_INIT_TAKE1("FlexSAMLHeaderPrefix", set_header_prefix, NULL, RSRC_CONF,
+                  "Prefix of the claim headers (default X-Flex-)"),
+    AP_INIT_TAKE1("FlexSAMLMaxSessionBytes", set_size, OFF(max_session_bytes), RSRC_CONF,
+                  "Largest stored session, all attributes together (default 49152)"),
     {NULL}};
 
 /* ---- validation and startup ---- */
@@ -425,7 +526,8 @@ static void apply_defaults(apr_pool_t *p, flexsaml_srv_cfg *c)
         c->claims = flexsaml_claims_default(p);
     if (!c->max_attr_bytes)
         c->max_attr_bytes = DEFAULT_MAX_ATTR;
-    c->max_session_bytes = DEFAULT_MAX_SESSION;
+    if (!c->max_session_bytes)
+        c->max_session_bytes = DEFAULT_MAX_SESSION;
 }
 
 #define CONFIG_FAIL(s, ...)                                                                        \
@@ -490,16 +592,18 @@ static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, apr_hash_
     c->policy.roles_attribute = c->claims->roles_attribute;
     c->policy.max_attr_bytes = c->max_attr_bytes;
     c->policy.max_total_bytes = c->max_session_bytes / 2;
+    c->policy.user_attribute = c->user_attribute;
 
     /* Virtual hosts that inherit one SP unchanged share one Lasso server. */
-    key = apr_psprintf(p, "%s|%s|%s|%s|%s|%s|%s|%d%d%d%d%d|%pp|%" APR_SIZE_T_FMT,
+    key = apr_psprintf(p, "%s|%s|%s|%s|%s|%s|%s|%d%d%d%d%d|%pp|%" APR_SIZE_T_FMT "|%s|%pp",
                        c->sp_entity_id, c->idp_metadata_file ? c->idp_metadata_file : "",
                        c->idp_cert_file ? c->idp_cert_file : "",
                        c->idp_sso_url ? c->idp_sso_url : "", c->idp_issuer ? c->idp_issuer : "",
                        c->sp_cert_file ? c->sp_cert_file : "", c->sp_key_file ? c->sp_key_file : "",
                        c->require_signed_response, c->allow_sha1, c->clock_skew,
                        c->require_flex_role, (int)c->roles.unknown, (void *)c->roles.map,
-                       c->max_attr_bytes);
+                       c->max_attr_bytes, c->user_attribute ? c->user_attribute : "",
+                       (void *)c->claims);
     if ((c->sp = apr_hash_get(built, key, APR_HASH_KEY_STRING)) != NULL)
         return OK;
     if ((rc = load_idp(p, s, c, &idp)) != OK)

@@ -133,11 +133,17 @@ typedef struct {
  * FLEX_IMAGE_URL. */
 flexsaml_claims_conf *flexsaml_claims_default(apr_pool_t *p);
 
-/* Adds to env (and to headers, when pass_as has FLEXSAML_PASS_HEADERS and
- * headers is not NULL) the exported claims of an identity. A claim whose
- * attribute is absent is not exported. */
+/* Adds to env and to headers (either may be NULL) the exported claims of an
+ * identity; the caller chooses by pass_as. A claim whose attribute is absent
+ * is not exported. */
 void flexsaml_claims_export(apr_pool_t *p, const flexsaml_claims_conf *c,
                             const flexsaml_identity *id, apr_table_t *env, apr_table_t *headers);
+
+/* Removes from request headers every name a client could use to pass for
+ * the module: anything under header_prefix or "Flex-", an exported name
+ * (case-insensitive, '-' and '_' alike, with or without _0.._N suffixes),
+ * Remote-User and Auth-Type. */
+void flexsaml_claims_strip(apr_pool_t *p, const flexsaml_claims_conf *c, apr_table_t *headers);
 
 /* FLEX_FULL_NAME with prefix "X-Flex-" -> "X-Flex-Full-Name": the prefix,
  * then the env name without a leading "FLEX_", words capitalized, '_' -> '-'. */

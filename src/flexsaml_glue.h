@@ -74,6 +74,7 @@ typedef struct {
     flexsaml_claims_conf *claims;
     apr_size_t max_attr_bytes;
     apr_size_t max_session_bytes;
+    const char *user_attribute; /* FlexSAMLUser; NULL = NameID */
 
     /* Built in post_config, read-only afterwards. */
     flexsaml_sp *sp;
@@ -126,6 +127,8 @@ void flexsaml_authz_forbid(request_rec *r);
 
 /* ---- auth.c ---- */
 int flexsaml_check_authn(request_rec *r);
+/* Drops spoofed identity headers on every request of a FlexSAML host. */
+int flexsaml_strip_headers(request_rec *r);
 /* Looks up and validates the session of this request; NULL when none. */
 flexsaml_session *flexsaml_request_session(request_rec *r);
 /* Starts an SP-initiated login: redirect to the IdP, or 401 JSON for scripts. */

@@ -39,6 +39,7 @@ typedef struct {
     int require_flex_role;
     flexsaml_role_policy roles;
     const char *roles_attribute;
+    const char *user_attribute; /* must be present when set (FlexSAMLUser) */
     apr_size_t max_attr_bytes;  /* per value */
     apr_size_t max_total_bytes; /* all attribute values together */
 } flexsaml_sp_policy;

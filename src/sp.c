@@ -439,6 +439,8 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
     id->full_name = required_claim(p, ad, "full_name", res);
     id->email = required_claim(p, ad, "email", res);
     required_claim(p, ad, roles_attr, res);
+    if (sp->pol.user_attribute && strcmp(sp->pol.user_attribute, FLEXSAML_CLAIM_NAMEID) != 0)
+        required_claim(p, ad, sp->pol.user_attribute, res);
     if (res->reason)
         return;
     id->image_url = apr_table_get(ad->attributes, "image_url");

@@ -101,7 +101,8 @@ static void test_default_export(void **state)
     apr_table_t *headers = apr_table_make(p, 8);
 
     apr_table_set(headers, "Host", "portal.example.com");
-    flexsaml_claims_export(p, c, identity(p), env, headers);
+    /* The caller passes NULL headers when pass_as does not ask for them. */
+    flexsaml_claims_export(p, c, identity(p), env, NULL);
     assert_string_equal(apr_table_get(env, "FLEX_NAME_ID"), "jdoe@example.com");
     assert_string_equal(apr_table_get(env, "FLEX_FULL_NAME"), "Jane Doe");
     assert_string_equal(apr_table_get(env, "FLEX_EMAIL"), "jane@example.com");
@@ -222,6 +223,7 @@ static void test_headers(void **state)
     apr_table_add(headers, "X_Flex_Email", "boss@example.com");
     apr_table_add(headers, "X-Flexible", "unrelated but under the prefix? no");
     apr_table_add(headers, "X-Fle", "short");
+    flexsaml_claims_strip(p, c, headers);
     flexsaml_claims_export(p, c, identity(p), env, headers);
 
     assert_string_equal(apr_table_get(headers, "X-Flex-Name-Id"), "jdoe@example.com");
@@ -254,6 +256,34 @@ static void test_headers(void **state)
     env = apr_table_make(p, 8);
     flexsaml_claims_export(p, c, identity(p), env, NULL);
     assert_string_equal(apr_table_get(env, "FLEX_EMAIL"), "jane@example.com");
+}
+
+static void test_strip_without_header_export(void **state)
+{
+    apr_pool_t *p = *state;
+    flexsaml_claims_conf *c = flexsaml_claims_default(p);
+    apr_table_t *headers = apr_table_make(p, 8);
+
+    add_claim(p, c, "department", "DEPT", 0);
+    apr_table_add(headers, "Host", "portal.example.com");
+    apr_table_add(headers, "FLEX_ROLES", "admin");
+    apr_table_add(headers, "flex-roles", "admin");
+    apr_table_add(headers, "Flex-Anything", "x");
+    apr_table_add(headers, "X-FLEX-ROLES", "admin");
+    apr_table_add(headers, "Remote-User", "boss");
+    apr_table_add(headers, "REMOTE_USER", "boss");
+    apr_table_add(headers, "Auth_Type", "FlexSAML");
+    apr_table_add(headers, "Dept", "finance");
+    apr_table_add(headers, "DEPT_0", "finance");
+    apr_table_add(headers, "Department", "kept: not an exported name");
+    apr_table_add(headers, "Remote-Users", "kept: another name");
+    apr_table_add(headers, "Accept", "text/html");
+    flexsaml_claims_strip(p, c, headers);
+    assert_int_equal(apr_table_elts(headers)->nelts, 4);
+    assert_non_null(apr_table_get(headers, "Host"));
+    assert_non_null(apr_table_get(headers, "Department"));
+    assert_non_null(apr_table_get(headers, "Remote-Users"));
+    assert_non_null(apr_table_get(headers, "Accept"));
 }
 
 static void test_header_name(void **state)
@@ -357,6 +387,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multi_valued_and_indexed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unclean_values_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_strip_without_header_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_is_clean, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defensive_inputs, setup, teardown),
