@@ -38,6 +38,7 @@ void *flexsaml_create_srv_cfg(apr_pool_t *p, server_rec *s)
     c->roles.unknown = (flexsaml_unknown_policy)FLEXSAML_UNSET;
     c->roles.map = apr_hash_make(p);
     c->redirect_hosts = apr_array_make(p, 2, sizeof(const char *));
+    c->tr = flexsaml_tr_create(p);
     return c;
 }
 
@@ -87,6 +88,7 @@ void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     c->max_attr_bytes = PICK(max_attr_bytes);
     c->max_session_bytes = PICK(max_session_bytes);
     c->user_attribute = PICK(user_attribute);
+    c->tr = flexsaml_tr_merge(p, base->tr, add->tr);
     return c;
 }
 
@@ -658,6 +660,8 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                         c->endpoint);
         if ((rc = build_sp(pconf, s, c, built)) != OK)
             return rc;
+        if ((rc = flexsaml_tr_check(pconf, s, c->tr)) != OK)
+            return rc;
         c->store = apr_hash_get(stores, c->cache_spec, APR_HASH_KEY_STRING);
         if (!c->store) {
             if ((err = flexsaml_store_create(pconf, c->cache_spec, &c->store)) != NULL)
@@ -701,5 +705,7 @@ void flexsaml_child_init(apr_pool_t *p, server_rec *s)
         flexsaml_srv_cfg *c = flexsaml_srv(s);
         if (c->store)
             flexsaml_store_child_init(c->store, s, p);
+        if (c->sp)
+            flexsaml_tr_child_init(p, s, c->tr);
     }
 }

@@ -13,6 +13,7 @@
 
 #include "flexsaml.h"
 #include "flexsaml_sp.h"
+#include "taskrouter_glue.h"
 
 #ifndef FLEXSAML_MODULE_RECORD /* AP_DECLARE_MODULE declares it there */
 APLOG_USE_MODULE(flexsaml);
@@ -75,6 +76,8 @@ typedef struct {
     apr_size_t max_attr_bytes;
     apr_size_t max_session_bytes;
     const char *user_attribute; /* FlexSAMLUser; NULL = NameID */
+
+    flexsaml_tr_cfg *tr;
 
     /* Built in post_config, read-only afterwards. */
     flexsaml_sp *sp;
