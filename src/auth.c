@@ -109,8 +109,7 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
                             apr_time_now() + apr_time_from_sec(c->request_ttl), return_to,
                             strlen(return_to));
     if (rv != APR_SUCCESS)
-        return flexsaml_refuse(r, HTTP_SERVICE_UNAVAILABLE, "session_store",
-                               "the session store failed to keep the pending request", NULL);
+        return flexsaml_store_unavailable(r, rv, "keep the pending request");
     apr_table_setn(r->err_headers_out, "Location", url);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     return HTTP_MOVED_TEMPORARILY;
@@ -136,8 +135,7 @@ int flexsaml_check_authn(request_rec *r)
     s = flexsaml_request_session(r);
     st = state_of(r);
     if (st->store_status != APR_SUCCESS)
-        return flexsaml_refuse(r, HTTP_SERVICE_UNAVAILABLE, "session_store",
-                               "the session store cannot be read", NULL);
+        return flexsaml_store_unavailable(r, st->store_status, "read the session");
     if (!s)
         return flexsaml_start_login(r, r->unparsed_uri);
     r->user = (char *)s->ident.name_id;

@@ -10,6 +10,10 @@
 #include "apr_strings.h"
 #include "apr_file_io.h"
 #include "apr_lib.h"
+#include "apr_network_io.h"
+#include <stdlib.h>
+
+#include "seal.h"
 
 #include "flexsaml_glue.h"
 
@@ -89,6 +93,8 @@ void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     c->max_session_bytes = PICK(max_session_bytes);
     c->user_attribute = PICK(user_attribute);
     c->tr = flexsaml_tr_merge(p, base->tr, add->tr);
+    c->trusted_proxies = PICK(trusted_proxies);
+    c->passphrases = PICK(passphrases);
     return c;
 }
 
@@ -390,6 +396,39 @@ static const char *set_pass_as(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+static const char *add_trusted_proxy(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    flexsaml_srv_cfg *c = cfg_of(cmd);
+    char *ip = apr_pstrdup(cmd->pool, arg), *mask = strchr(ip, '/');
+    apr_ipsubnet_t *sub;
+    apr_status_t rv;
+    (void)dummy;
+    if (mask)
+        *mask++ = '\0';
+    rv = apr_ipsubnet_create(&sub, ip, mask, cmd->pool);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(cmd->pool,
+                            "FlexSAMLTrustedProxies: \"%s\" is not an address or CIDR range such "
+                            "as 10.0.0.0/8",
+                            arg);
+    if (!c->trusted_proxies)
+        c->trusted_proxies = apr_array_make(cmd->pool, 2, sizeof(apr_ipsubnet_t *));
+    APR_ARRAY_PUSH(c->trusted_proxies, apr_ipsubnet_t *) = sub;
+    return NULL;
+}
+
+static const char *set_passphrases(cmd_parms *cmd, void *dummy, const char *current,
+                                   const char *previous)
+{
+    flexsaml_srv_cfg *c = cfg_of(cmd);
+    (void)dummy;
+    c->passphrases = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(c->passphrases, const char *) = current;
+    if (previous)
+        APR_ARRAY_PUSH(c->passphrases, const char *) = previous;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(flexsaml_srv_cfg, f)
 
 const command_rec flexsaml_cmds[] = {
@@ -454,7 +493,13 @@ const command_rec flexsaml_cmds[] = {
                   "Prefix of the claim headers (default X-Flex-)"),
     AP_INIT_TAKE1("FlexSAMLMaxSessionBytes", set_size, OFF(max_session_bytes), RSRC_CONF,
                   "Largest stored session, all attributes together (default 49152)"),
-    {NULL}};
+    AP_INIT_ITERATE("FlexSAMLTrustedProxies", add_trusted_proxy, NULL, RSRC_CONF,
+                    "Addresses whose X-Forwarded-Proto/-Host or Forwarded headers define the "
+                    "public URL"),
+    AP_INIT_TAKE12("FlexSAMLCryptoPassphrase", set_passphrases, NULL, RSRC_CONF,
+                   "Seals stored sessions: file:/path or env:VAR (current), then optionally the "
+                   "previous one"),
+    FLEXSAML_TASKROUTER_COMMANDS{NULL}};
 
 /* ---- validation and startup ---- */
 
@@ -534,6 +579,7 @@ static void apply_defaults(apr_pool_t *p, flexsaml_srv_cfg *c)
 
 #define CONFIG_FAIL(s, ...)                                                                        \
     do {                                                                                           \
+        (void)(s);                                                                                 \
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, "flexsaml: " __VA_ARGS__);  \
         return HTTP_INTERNAL_SERVER_ERROR;                                                         \
     } while (0)
@@ -629,6 +675,54 @@ static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, apr_hash_
     return OK;
 }
 
+/* file:/path, env:VAR, or a plain path; trailing newlines are not part of
+ * the secret. The secret itself never appears in a message. */
+static const char *read_secret(apr_pool_t *p, const char *src, const char **out)
+{
+    const char *v, *err;
+    apr_size_t n;
+
+    if (!strncmp(src, "env:", 4)) {
+        v = getenv(src + 4);
+        if (!v || !*v)
+            return apr_psprintf(p, "environment variable %s is not set", src + 4);
+    } else {
+        if ((err = read_file(p, !strncmp(src, "file:", 5) ? src + 5 : src, 4096, &v, NULL)))
+            return err;
+    }
+    n = strlen(v);
+    while (n && (v[n - 1] == '\n' || v[n - 1] == '\r'))
+        n--;
+    *out = apr_pstrmemdup(p, v, n);
+    return NULL;
+}
+
+static int build_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
+{
+    apr_array_header_t *secrets;
+    const char *err, *v = NULL;
+    int i;
+
+    if (!c->passphrases) {
+        if (strncmp(c->cache_spec, "shmcb", 5) != 0 && strncmp(c->cache_spec, "dbm", 3) != 0)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                         "flexsaml: FlexSAMLSessionCache %s keeps names, emails and roles in a "
+                         "network store in clear; set FlexSAMLCryptoPassphrase to seal them",
+                         c->cache_spec);
+        return OK;
+    }
+    secrets = apr_array_make(p, 2, sizeof(const char *));
+    for (i = 0; i < c->passphrases->nelts; i++) {
+        const char *src = APR_ARRAY_IDX(c->passphrases, i, const char *);
+        if ((err = read_secret(p, src, &v)) != NULL)
+            CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase %s: %s", src, err);
+        APR_ARRAY_PUSH(secrets, const char *) = v;
+    }
+    if ((err = flexsaml_sealer_create(p, secrets, &c->sealer)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase: %s", err);
+    return OK;
+}
+
 static const char *init_key = "flexsaml-lasso-init";
 
 int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
@@ -661,6 +755,8 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         if ((rc = build_sp(pconf, s, c, built)) != OK)
             return rc;
         if ((rc = flexsaml_tr_check(pconf, s, c->tr)) != OK)
+            return rc;
+        if ((rc = build_sealer(pconf, s, c)) != OK)
             return rc;
         c->store = apr_hash_get(stores, c->cache_spec, APR_HASH_KEY_STRING);
         if (!c->store) {

@@ -13,31 +13,10 @@
 
 #include "flexsaml_glue.h"
 
-const char *flexsaml_endpoint_url(request_rec *r, const char *suffix)
-{
-    const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
-    return ap_construct_url(r->pool, apr_pstrcat(r->pool, c->endpoint, suffix, NULL), r);
-}
-
-const char *flexsaml_acs_url(request_rec *r)
-{
-    const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
-    return ap_construct_url(r->pool, c->acs_path, r);
-}
-
-static const char *this_host(request_rec *r)
-{
-    apr_port_t port = ap_get_server_port(r);
-    const char *name = ap_get_server_name_for_url(r);
-    if (ap_is_default_port(port, r))
-        return name;
-    return apr_psprintf(r->pool, "%s:%u", name, (unsigned)port);
-}
-
 const char *flexsaml_safe_target(request_rec *r, const char *candidate)
 {
     const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
-    const char *t = candidate ? flexsaml_redirect_target(r->pool, candidate, this_host(r),
+    const char *t = candidate ? flexsaml_redirect_target(r->pool, candidate, flexsaml_public_host(r),
                                                          c->redirect_hosts)
                               : NULL;
     return t;
@@ -124,7 +103,7 @@ static int metadata(request_rec *r, const flexsaml_srv_cfg *c)
 
 static void set_cookie(request_rec *r, const char *name, const char *value, int expire)
 {
-    int https = !strcasecmp(ap_http_scheme(r), "https");
+    int https = flexsaml_public_https(r);
     apr_table_add(r->err_headers_out, "Set-Cookie",
                   apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", name, value,
                                https ? "; Secure" : "",
@@ -137,17 +116,6 @@ static int see_other(request_rec *r, const char *target)
     apr_table_setn(r->err_headers_out, "Location", target);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     return HTTP_SEE_OTHER;
-}
-
-static int store_failed(request_rec *r, apr_status_t rv, const char *what)
-{
-    char buf[120];
-    return flexsaml_refuse(
-        r, HTTP_SERVICE_UNAVAILABLE, "session_store",
-        apr_psprintf(r->pool, "session store (%s) failed to %s: %s",
-                     flexsaml_store_spec(flexsaml_srv(r->server)->store), what,
-                     apr_strerror(rv, buf, sizeof(buf))),
-        NULL);
 }
 
 /* Where a successful login lands: the page that started it, or a safe
@@ -193,7 +161,7 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
             apr_psprintf(r->pool, "the session would take %" APR_SIZE_T_FMT " bytes", len), NULL);
     rv = flexsaml_store_put(c->store, r, FLEXSAML_KEY_SESSION, id, s.expires, buf, len);
     if (rv != APR_SUCCESS)
-        return store_failed(r, rv, "store the session");
+        return flexsaml_store_unavailable(r, rv, "store the session");
     set_cookie(r, c->cookie_name, id, 0);
     flexsaml_tr_login(r, c->tr, &s.ident);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -245,7 +213,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
                                             res.assertion_id),
                                NULL);
     if (rv != APR_SUCCESS)
-        return store_failed(r, rv, "record the assertion id");
+        return flexsaml_store_unavailable(r, rv, "record the assertion id");
 
     if (res.in_response_to) {
         rv = flexsaml_store_get(c->store, r, FLEXSAML_KEY_REQUEST, res.in_response_to, &stored,
@@ -257,7 +225,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
                                                 res.in_response_to),
                                    NULL);
         if (rv != APR_SUCCESS)
-            return store_failed(r, rv, "read the pending request");
+            return flexsaml_store_unavailable(r, rv, "read the pending request");
         flexsaml_store_remove(c->store, r, FLEXSAML_KEY_REQUEST, res.in_response_to);
     } else if (!c->idp_initiated) {
         return flexsaml_refuse(r, HTTP_BAD_REQUEST, "unsolicited",

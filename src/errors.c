@@ -93,12 +93,19 @@ int flexsaml_refuse(request_rec *r, int status, const char *code, const char *de
                     const char *hint)
 {
     const reason_text *t = find_reason(code);
-    const char *id = flexsaml_correlation_id(r);
     int level = status >= 500 ? APLOG_ERR : APLOG_WARNING;
+
+    ap_log_rerror(APLOG_MARK, level, 0, r, "flexsaml: refused reason=%s id=%s: %s", code,
+                  flexsaml_correlation_id(r), detail ? detail : t->title);
+    return flexsaml_refuse_page(r, status, code, hint);
+}
+
+int flexsaml_refuse_page(request_rec *r, int status, const char *code, const char *hint)
+{
+    const reason_text *t = find_reason(code);
+    const char *id = flexsaml_correlation_id(r);
     const char *page;
 
-    ap_log_rerror(APLOG_MARK, level, 0, r, "flexsaml: refused reason=%s id=%s: %s", code, id,
-                  detail ? detail : t->title);
     page = apr_pstrcat(
         r->pool,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>",

@@ -43,6 +43,9 @@ apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, c
 apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, const char *id,
                                 apr_time_t expiry, const char *val, apr_size_t len);
 apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, char kind, const char *id);
+/* A 503 page for a store failure; the log line comes at most once per
+ * interval per process, with the number of failures it stands for. */
+int flexsaml_store_unavailable(request_rec *r, apr_status_t rv, const char *what);
 /* Records id until expiry; APR_EEXIST when it was already recorded. */
 apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, const char *id,
                                  apr_time_t expiry);
@@ -76,6 +79,9 @@ typedef struct {
     apr_size_t max_attr_bytes;
     apr_size_t max_session_bytes;
     const char *user_attribute; /* FlexSAMLUser; NULL = NameID */
+    apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *, or NULL */
+    apr_array_header_t *passphrases;     /* FlexSAMLCryptoPassphrase sources */
+    struct flexsaml_sealer *sealer;      /* built from them in check_config */
 
     flexsaml_tr_cfg *tr;
 
@@ -109,6 +115,8 @@ static inline flexsaml_srv_cfg *flexsaml_srv(const server_rec *s)
  * short HTML page (title, hint, id). Returns the value the hook must return. */
 int flexsaml_refuse(request_rec *r, int status, const char *code, const char *detail,
                     const char *hint);
+/* The page alone, for refusals whose log line is rate-limited. */
+int flexsaml_refuse_page(request_rec *r, int status, const char *code, const char *hint);
 /* An id that joins a page to its log line. */
 const char *flexsaml_correlation_id(request_rec *r);
 /* HTML-escapes for a page (never NULL). */
@@ -116,10 +124,15 @@ const char *flexsaml_html(apr_pool_t *p, const char *s);
 
 /* ---- endpoints.c ---- */
 int flexsaml_endpoint_handler(request_rec *r, int lookup_uri);
-/* The public URL of a path under the endpoint ("/acs" -> https://host/flexsaml/acs). */
+
+/* ---- public_url.c: the URL the browser and the IdP see ---- */
+const char *flexsaml_public_url(request_rec *r, const char *path);
+/* A path under the endpoint ("/login" -> https://host/flexsaml/login). */
 const char *flexsaml_endpoint_url(request_rec *r, const char *suffix);
-/* The public URL of the ACS. */
 const char *flexsaml_acs_url(request_rec *r);
+/* host[:port] of the public URL, and whether it is https. */
+const char *flexsaml_public_host(request_rec *r);
+int flexsaml_public_https(request_rec *r);
 /* candidate when it is a local path or an allowed URL, else NULL. */
 const char *flexsaml_safe_target(request_rec *r, const char *candidate);
 

@@ -9,13 +9,16 @@
 #include "ap_provider.h"
 #include "util_mutex.h"
 #include "apr_strings.h"
+#include "apr_atomic.h"
 #include <openssl/sha.h>
 
 #include "flexsaml_glue.h"
+#include "seal.h"
 
 #define MUTEX_TYPE "flexsaml-cache"
 #define KEY_LEN (1 + 2 * SHA256_DIGEST_LENGTH)
 #define MAX_VALUE (64 * 1024)
+#define FAILURE_LOG_INTERVAL 10 /* seconds */
 
 struct flexsaml_store {
     const char *spec;
@@ -23,6 +26,10 @@ struct flexsaml_store {
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex; /* only for providers that are not MP-safe */
     int initialized;
+    /* Per-process failure accounting, so an outage logs a line per interval
+     * instead of one per request. */
+    volatile apr_uint32_t last_failure_log;
+    volatile apr_uint32_t failures;
 };
 
 const char *flexsaml_store_spec(const flexsaml_store *st)
@@ -126,10 +133,15 @@ static apr_status_t retrieve(flexsaml_store *st, request_rec *r, const unsigned 
     rv = st->provider->retrieve(st->instance, r->server, key, KEY_LEN, buf, &n, r->pool);
     if (rv == APR_SUCCESS && val) {
         *val = apr_pstrmemdup(r->pool, (const char *)buf, n);
-        if (len)
-            *len = n;
+        *len = n;
     }
     return rv;
+}
+
+static const flexsaml_sealer *sealer_of(request_rec *r, char kind)
+{
+    /* Replay markers hold no data: only values are sealed. */
+    return kind == FLEXSAML_KEY_ASSERTION ? NULL : flexsaml_srv(r->server)->sealer;
 }
 
 apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, const char *id,
@@ -138,12 +150,31 @@ apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, c
     unsigned char key[KEY_LEN];
     apr_status_t rv;
 
+    const flexsaml_sealer *sealer = sealer_of(r, kind);
+    const char *raw;
+    apr_size_t n;
+
     make_key(kind, id, key);
     if ((rv = lock(st)) != APR_SUCCESS)
         return rv;
-    rv = retrieve(st, r, key, val, len);
+    rv = retrieve(st, r, key, &raw, &n);
     unlock(st);
-    return rv;
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (sealer) {
+        raw = flexsaml_unseal(r->pool, sealer, (const char *)key, KEY_LEN, raw, n, &n);
+        if (!raw) {
+            /* Sealed with a retired passphrase, or tampered with: absent. */
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "flexsaml: a stored value does not unseal with the configured "
+                          "FlexSAMLCryptoPassphrase; treating it as absent");
+            return APR_NOTFOUND;
+        }
+    }
+    *val = raw;
+    if (len)
+        *len = n;
+    return APR_SUCCESS;
 }
 
 apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, const char *id,
@@ -152,9 +183,13 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, c
     unsigned char key[KEY_LEN];
     apr_status_t rv;
 
+    const flexsaml_sealer *sealer = sealer_of(r, kind);
+
+    make_key(kind, id, key);
+    if (sealer && !(val = flexsaml_seal(r->pool, sealer, (const char *)key, KEY_LEN, val, len, &len)))
+        return APR_EGENERAL;
     if (len > MAX_VALUE)
         return APR_ENOSPC;
-    make_key(kind, id, key);
     if ((rv = lock(st)) != APR_SUCCESS)
         return rv;
     rv = st->provider->store(st->instance, r->server, key, KEY_LEN, expiry, (unsigned char *)val,
@@ -201,4 +236,24 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, 
 void flexsaml_store_register_mutex(apr_pool_t *pconf)
 {
     ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+int flexsaml_store_unavailable(request_rec *r, apr_status_t rv, const char *what)
+{
+    flexsaml_store *st = flexsaml_srv(r->server)->store;
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&st->last_failure_log);
+    apr_uint32_t count = apr_atomic_inc32(&st->failures) + 1;
+    char buf[120];
+
+    if (now - last >= FAILURE_LOG_INTERVAL &&
+        apr_atomic_cas32(&st->last_failure_log, now, last) == last) {
+        apr_atomic_set32(&st->failures, 0);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "flexsaml: refused reason=session_store id=%s: session store %s failed to "
+                      "%s (%s); %u failure(s) in this process since the last such line",
+                      flexsaml_correlation_id(r), st->spec, what,
+                      apr_strerror(rv, buf, sizeof(buf)), count);
+    }
+    return flexsaml_refuse_page(r, HTTP_SERVICE_UNAVAILABLE, "session_store", NULL);
 }

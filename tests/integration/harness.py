@@ -140,7 +140,7 @@ class Apache:
         """wrapper: a command prefix, e.g. ("faketime", "-f", "@2016-07-25 23:20:30")."""
         self.proc = subprocess.Popen(list(wrapper) + [APACHE, "-D", "FOREGROUND", "-f", self.conf_path],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, **(env or {})))
+                                     env=dict(os.environ, **(env or {})), start_new_session=True)
         if not wait_port(self.port, self.proc):
             out = self.proc.stdout.read().decode(errors="replace") if self.proc.poll() is not None else ""
             self.stop()
@@ -148,13 +148,21 @@ class Apache:
         return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        """Stops httpd and, through its process group, every child (a
+        wrapper such as faketime would otherwise leave them behind)."""
+        if self.proc:
+            pgid = self.proc.pid
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    pass
             try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
         self.proc = None
 
     def error_log(self):

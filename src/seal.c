@@ -1,0 +1,143 @@
+/*
+ * Sealing of stored values with AES-256-GCM. Sessions in a shared store
+ * (redis, memcached) carry names, emails and roles; whoever can read the
+ * store must learn nothing, and must not be able to move a value from one
+ * key to another: the store key is bound as associated data.
+ *
+ * Layout: 'F' | version 1 | key id (4) | nonce (12) | ciphertext | tag (16).
+ * Keys come from passphrases by PBKDF2-HMAC-SHA256 with a fixed salt, so
+ * every server of a farm derives the same key from the same passphrase; the
+ * first passphrase seals, every configured one may open (rotation).
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "seal.h"
+
+#define KEY_LEN 32
+#define ID_LEN 4
+#define NONCE_LEN 12
+#define TAG_LEN 16
+#define HEADER_LEN (2 + ID_LEN + NONCE_LEN)
+#define PBKDF2_ITERATIONS 100000
+#define SALT "mod_flexsaml/seal/v1"
+
+typedef struct {
+    unsigned char key[KEY_LEN];
+    unsigned char id[ID_LEN];
+} seal_key;
+
+struct flexsaml_sealer {
+    apr_array_header_t *keys; /* seal_key; the first one seals */
+};
+
+static apr_status_t wipe(void *data)
+{
+    flexsaml_sealer *s = data;
+    int i;
+    for (i = 0; i < s->keys->nelts; i++)
+        OPENSSL_cleanse(&APR_ARRAY_IDX(s->keys, i, seal_key), sizeof(seal_key));
+    return APR_SUCCESS;
+}
+
+const char *flexsaml_sealer_create(apr_pool_t *p, const apr_array_header_t *passphrases,
+                                   flexsaml_sealer **out)
+{
+    flexsaml_sealer *s = apr_pcalloc(p, sizeof(*s));
+    int i;
+
+    if (!passphrases || passphrases->nelts == 0)
+        return "no passphrase";
+    s->keys = apr_array_make(p, passphrases->nelts, sizeof(seal_key));
+    for (i = 0; i < passphrases->nelts; i++) {
+        const char *pass = APR_ARRAY_IDX(passphrases, i, const char *);
+        seal_key *k = apr_array_push(s->keys);
+        unsigned char md[SHA256_DIGEST_LENGTH];
+
+        if (strlen(pass) < 16)
+            return "a passphrase must have at least 16 characters";
+        if (!PKCS5_PBKDF2_HMAC(pass, (int)strlen(pass), (const unsigned char *)SALT,
+                               (int)strlen(SALT), PBKDF2_ITERATIONS, EVP_sha256(), KEY_LEN,
+                               k->key))
+            return "key derivation failed";
+        SHA256(k->key, KEY_LEN, md);
+        memcpy(k->id, md, ID_LEN);
+    }
+    apr_pool_cleanup_register(p, s, wipe, apr_pool_cleanup_null);
+    *out = s;
+    return NULL;
+}
+
+static int gcm(int enc, const seal_key *k, const unsigned char *nonce, const unsigned char *aad,
+               apr_size_t aad_len, const unsigned char *in, apr_size_t len, unsigned char *out,
+               unsigned char *tag)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, ok;
+
+    ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) &&
+         EVP_CipherInit_ex(ctx, NULL, NULL, k->key, nonce, enc) &&
+         EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_len) &&
+         (len == 0 || EVP_CipherUpdate(ctx, out, &n, in, (int)len)) &&
+         (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag)) &&
+         EVP_CipherFinal_ex(ctx, out + (len ? n : 0), &n) &&
+         (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag));
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+const char *flexsaml_seal(apr_pool_t *p, const flexsaml_sealer *s, const char *aad,
+                          apr_size_t aad_len, const char *data, apr_size_t len,
+                          apr_size_t *out_len)
+{
+    const seal_key *k = &APR_ARRAY_IDX(s->keys, 0, seal_key);
+    unsigned char *out;
+
+    if (len > 16 * 1024 * 1024)
+        return NULL;
+    out = apr_palloc(p, HEADER_LEN + len + TAG_LEN);
+    out[0] = 'F';
+    out[1] = 1;
+    memcpy(out + 2, k->id, ID_LEN);
+    if (RAND_bytes(out + 2 + ID_LEN, NONCE_LEN) != 1)
+        return NULL;
+    if (!gcm(1, k, out + 2 + ID_LEN, (const unsigned char *)aad, aad_len,
+             (const unsigned char *)data, len, out + HEADER_LEN, out + HEADER_LEN + len))
+        return NULL;
+    *out_len = HEADER_LEN + len + TAG_LEN;
+    return (const char *)out;
+}
+
+const char *flexsaml_unseal(apr_pool_t *p, const flexsaml_sealer *s, const char *aad,
+                            apr_size_t aad_len, const char *data, apr_size_t len,
+                            apr_size_t *out_len)
+{
+    const unsigned char *in = (const unsigned char *)data;
+    apr_size_t clen;
+    unsigned char *out;
+    int i;
+
+    if (len < HEADER_LEN + TAG_LEN || in[0] != 'F' || in[1] != 1)
+        return NULL;
+    clen = len - HEADER_LEN - TAG_LEN;
+    for (i = 0; i < s->keys->nelts; i++) {
+        const seal_key *k = &APR_ARRAY_IDX(s->keys, i, seal_key);
+        unsigned char tag[TAG_LEN];
+        if (memcmp(in + 2, k->id, ID_LEN) != 0)
+            continue;
+        out = apr_palloc(p, clen + 1);
+        memcpy(tag, in + HEADER_LEN + clen, TAG_LEN);
+        if (!gcm(0, k, in + 2 + ID_LEN, (const unsigned char *)aad, aad_len, in + HEADER_LEN,
+                 clen, out, tag))
+            return NULL;
+        out[clen] = '\0';
+        *out_len = clen;
+        return (const char *)out;
+    }
+    return NULL;
+}

@@ -1,0 +1,23 @@
+/* Sealing of stored values (seal.c): AES-256-GCM, keys from passphrases. */
+#ifndef FLEXSAML_SEAL_H
+#define FLEXSAML_SEAL_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+typedef struct flexsaml_sealer flexsaml_sealer;
+
+/* passphrases: const char *, the first seals, all may open. NULL or an
+ * error sentence. */
+const char *flexsaml_sealer_create(apr_pool_t *p, const apr_array_header_t *passphrases,
+                                   flexsaml_sealer **out);
+/* Each returns NULL on failure. aad is bound to the value: unsealing with
+ * another aad fails. */
+const char *flexsaml_seal(apr_pool_t *p, const flexsaml_sealer *s, const char *aad,
+                          apr_size_t aad_len, const char *data, apr_size_t len,
+                          apr_size_t *out_len);
+const char *flexsaml_unseal(apr_pool_t *p, const flexsaml_sealer *s, const char *aad,
+                            apr_size_t aad_len, const char *data, apr_size_t len,
+                            apr_size_t *out_len);
+
+#endif

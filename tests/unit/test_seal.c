@@ -1,0 +1,126 @@
+/* The sealing of stored values: round trips, tampering, a value moved to
+ * another key, rotation between passphrases. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "seal.h"
+
+static apr_pool_t *pool;
+
+static flexsaml_sealer *sealer(const char *a, const char *b)
+{
+    apr_array_header_t *pp = apr_array_make(pool, 2, sizeof(const char *));
+    flexsaml_sealer *s = NULL;
+    APR_ARRAY_PUSH(pp, const char *) = a;
+    if (b)
+        APR_ARRAY_PUSH(pp, const char *) = b;
+    assert_null(flexsaml_sealer_create(pool, pp, &s));
+    return s;
+}
+
+#define OLD "correct horse battery staple"
+#define NEW "a much newer passphrase, 2026"
+
+static void test_round_trip(void **state)
+{
+    flexsaml_sealer *s = sealer(OLD, NULL);
+    const char *msg = "email=alice@example.com";
+    apr_size_t n, m;
+    const char *sealed = flexsaml_seal(pool, s, "skey", 4, msg, strlen(msg), &n);
+    const char *opened;
+    (void)state;
+    assert_non_null(sealed);
+    assert_int_equal(n, strlen(msg) + 34);
+    assert_null(memmem(sealed, n, "alice", 5));
+    opened = flexsaml_unseal(pool, s, "skey", 4, sealed, n, &m);
+    assert_non_null(opened);
+    assert_int_equal(m, strlen(msg));
+    assert_memory_equal(opened, msg, m);
+    /* Empty values seal too. */
+    sealed = flexsaml_seal(pool, s, "k", 1, "", 0, &n);
+    assert_non_null(flexsaml_unseal(pool, s, "k", 1, sealed, n, &m));
+    assert_int_equal(m, 0);
+}
+
+static void test_fresh_nonce_each_time(void **state)
+{
+    flexsaml_sealer *s = sealer(OLD, NULL);
+    apr_size_t n1, n2;
+    const char *a = flexsaml_seal(pool, s, "k", 1, "same", 4, &n1);
+    const char *b = flexsaml_seal(pool, s, "k", 1, "same", 4, &n2);
+    (void)state;
+    assert_int_equal(n1, n2);
+    assert_memory_not_equal(a, b, n1);
+}
+
+static void test_tampering_and_moves_fail(void **state)
+{
+    flexsaml_sealer *s = sealer(OLD, NULL);
+    apr_size_t n, m, i;
+    const char *sealed = flexsaml_seal(pool, s, "s:abc", 5, "roles=admin", 11, &n);
+    (void)state;
+    /* Another store key: a value cannot be moved. */
+    assert_null(flexsaml_unseal(pool, s, "s:abd", 5, sealed, n, &m));
+    /* Every single bit flip is detected. */
+    for (i = 0; i < n * 8; i++) {
+        char *c = apr_pmemdup(pool, sealed, n);
+        c[i / 8] ^= (char)(1 << (i % 8));
+        assert_null(flexsaml_unseal(pool, s, "s:abc", 5, c, n, &m));
+    }
+    /* Truncations. */
+    for (i = 0; i < n; i++)
+        assert_null(flexsaml_unseal(pool, s, "s:abc", 5, sealed, i, &m));
+    /* A plain, unsealed value is not accepted. */
+    assert_null(flexsaml_unseal(pool, s, "s:abc", 5, "FS\x01plain text value here", 24, &m));
+}
+
+static void test_rotation(void **state)
+{
+    flexsaml_sealer *old = sealer(OLD, NULL);
+    flexsaml_sealer *both = sealer(NEW, OLD);
+    flexsaml_sealer *only_new = sealer(NEW, NULL);
+    apr_size_t n, m;
+    const char *by_old = flexsaml_seal(pool, old, "k", 1, "v", 1, &n);
+    const char *by_both;
+    (void)state;
+    assert_non_null(flexsaml_unseal(pool, both, "k", 1, by_old, n, &m));
+    assert_null(flexsaml_unseal(pool, only_new, "k", 1, by_old, n, &m));
+    by_both = flexsaml_seal(pool, both, "k", 1, "v", 1, &n);
+    assert_non_null(flexsaml_unseal(pool, only_new, "k", 1, by_both, n, &m));
+    assert_null(flexsaml_unseal(pool, old, "k", 1, by_both, n, &m));
+}
+
+static void test_weak_passphrase_refused(void **state)
+{
+    apr_array_header_t *pp = apr_array_make(pool, 1, sizeof(const char *));
+    flexsaml_sealer *s = NULL;
+    (void)state;
+    APR_ARRAY_PUSH(pp, const char *) = "short";
+    assert_non_null(flexsaml_sealer_create(pool, pp, &s));
+    assert_non_null(flexsaml_sealer_create(pool, apr_array_make(pool, 1, sizeof(char *)), &s));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_fresh_nonce_each_time),
+        cmocka_unit_test(test_tampering_and_moves_fail),
+        cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_weak_passphrase_refused),
+    };
+    int rc;
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return rc;
+}
