@@ -15,6 +15,9 @@
 #include "saml_xml.h"
 
 #define MAX_ELEMENTS 20000
+/* Okta's deepest element (ds:Transform/ec:InclusiveNamespaces) is at depth
+ * 8; libxml2 alone would allow 256, and Lasso recurses on every level. */
+#define MAX_DEPTH 32
 
 #define ALG_RSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 #define ALG_RSA_SHA384 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
@@ -34,12 +37,99 @@ typedef struct {
     apr_pool_t *p;
     apr_hash_t *ids;
     int elements;
+    int attribute_values;
+    apr_size_t value_bytes;
+    apr_size_t largest_value;
     int assertions;
     int encrypted;
     apr_array_header_t *signatures; /* xmlNode * */
     const char *reason;
     const char *detail;
 } walk_state;
+
+/* ---- parsing: libxml2 with the DTD machinery cut off ---- */
+
+typedef struct {
+    const char *stopped; /* why the parser was stopped, or NULL */
+} parse_guard;
+
+static void stop(void *ctx, const char *why)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    parse_guard *g = ctxt->_private;
+    if (!g->stopped)
+        g->stopped = why;
+    xmlStopParser(ctxt);
+}
+
+static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext_id,
+                               const xmlChar *sys_id)
+{
+    (void)name;
+    (void)ext_id;
+    (void)sys_id;
+    stop(ctx, "the response has a DOCTYPE");
+}
+
+static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
+                           const xmlChar *system_id, xmlChar *content)
+{
+    (void)name;
+    (void)type;
+    (void)public_id;
+    (void)system_id;
+    (void)content;
+    stop(ctx, "the response declares an entity");
+}
+
+static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    (void)target;
+    (void)data;
+    stop(ctx, "the response contains a processing instruction");
+}
+
+static void on_reference(void *ctx, const xmlChar *name)
+{
+    (void)name;
+    stop(ctx, "the response contains an entity reference");
+}
+
+static apr_status_t shape_cleanup(void *doc);
+
+/* Parses xml into *doc (freed with p); NULL or why it was refused. */
+static const char *parse(apr_pool_t *p, const char *xml, apr_size_t len, xmlDoc **doc)
+{
+    parse_guard g = {NULL};
+    xmlParserCtxtPtr ctxt;
+    int wellformed;
+
+    *doc = NULL;
+    ctxt = xmlCreateMemoryParserCtxt(xml, (int)len);
+    if (!ctxt)
+        return "the response cannot be parsed";
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                XML_PARSE_NOCDATA);
+    /* ctxt->sax is this context's own copy of the handlers. */
+    ctxt->_private = &g;
+    ctxt->sax->internalSubset = on_internal_subset;
+    ctxt->sax->externalSubset = on_internal_subset;
+    ctxt->sax->entityDecl = on_entity_decl;
+    ctxt->sax->processingInstruction = on_pi;
+    ctxt->sax->reference = on_reference;
+    xmlParseDocument(ctxt);
+    wellformed = ctxt->wellFormed && !g.stopped;
+    *doc = ctxt->myDoc;
+    ctxt->myDoc = NULL;
+    xmlFreeParserCtxt(ctxt);
+    if (*doc)
+        apr_pool_cleanup_register(p, *doc, shape_cleanup, apr_pool_cleanup_null);
+    if (g.stopped)
+        return g.stopped;
+    if (!wellformed || !*doc)
+        return "the response is not well-formed XML";
+    return NULL;
+}
 
 static apr_status_t shape_cleanup(void *doc)
 {
@@ -78,10 +168,26 @@ static void refuse(walk_state *st, const char *reason, const char *detail)
     }
 }
 
-static void walk(walk_state *st, xmlNode *n)
+static apr_size_t text_length(xmlNode *n)
+{
+    apr_size_t len = 0;
+    for (n = n->children; n; n = n->next) {
+        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE)
+            len += n->content ? strlen((const char *)n->content) : 0;
+        else if (n->type == XML_ELEMENT_NODE)
+            len += text_length(n);
+    }
+    return len;
+}
+
+static void walk(walk_state *st, xmlNode *n, int depth)
 {
     xmlAttr *a;
 
+    if (depth > MAX_DEPTH) {
+        refuse(st, "bad_xml", "the response is nested too deeply");
+        return;
+    }
     for (; n && !st->reason; n = n->next) {
         switch (n->type) {
         case XML_ELEMENT_NODE:
@@ -100,6 +206,22 @@ static void walk(walk_state *st, xmlNode *n)
         if (++st->elements > MAX_ELEMENTS) {
             refuse(st, "bad_xml", "the response has too many elements");
             return;
+        }
+        /* Every SAML, XML-DSig and Okta element has a namespace; Lasso
+         * before the 2025 fixes crashed on some elements without one
+         * (CVE-2025-46404), so none reaches it. */
+        if (!n->ns || !n->ns->href || !*n->ns->href) {
+            refuse(st, "bad_xml",
+                   apr_psprintf(st->p, "the element <%s> has no namespace",
+                                apr_pescape_entity(st->p, (const char *)n->name, 0)));
+            return;
+        }
+        if (flexsaml_xml_is(n, SAML_NS, "AttributeValue")) {
+            apr_size_t len = text_length(n);
+            st->attribute_values++;
+            st->value_bytes += len;
+            if (len > st->largest_value)
+                st->largest_value = len;
         }
         if (flexsaml_xml_is(n, SAML_NS, "Assertion"))
             st->assertions++;
@@ -124,7 +246,7 @@ static void walk(walk_state *st, xmlNode *n)
                 apr_hash_set(st->ids, id, APR_HASH_KEY_STRING, id);
             }
         }
-        walk(st, n->children);
+        walk(st, n->children, depth + 1);
     }
 }
 
@@ -233,16 +355,14 @@ void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int al
     }
     /* Without XML_PARSE_NOENT entities stay references (refused below);
      * without XML_PARSE_DTDLOAD and with NONET nothing is fetched; without
-     * XML_PARSE_HUGE libxml2 caps nesting depth and text sizes. */
-    out->doc = xmlReadMemory(xml, (int)len, "response.xml", NULL,
-                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                 XML_PARSE_NOCDATA);
-    if (!out->doc) {
+     * XML_PARSE_HUGE libxml2 caps nesting depth and text sizes. On top of
+     * that the SAX hooks stop the parser at the first DOCTYPE, entity
+     * declaration or processing instruction, before libxml2 reads any of it. */
+    if ((out->reason = parse(p, xml, len, &out->doc)) != NULL) {
+        out->detail = out->reason;
         out->reason = "bad_xml";
-        out->detail = "the response is not well-formed XML";
         return;
     }
-    apr_pool_cleanup_register(p, out->doc, shape_cleanup, apr_pool_cleanup_null);
     if (out->doc->intSubset || out->doc->extSubset) {
         out->reason = "bad_xml";
         out->detail = "the response has a DOCTYPE";
@@ -261,7 +381,10 @@ void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int al
         out->detail = "the document is not a samlp:Response";
         return;
     }
-    walk(&st, out->response);
+    walk(&st, out->response, 1);
+    out->attribute_values = st.attribute_values;
+    out->value_bytes = st.value_bytes;
+    out->largest_value = st.largest_value;
     if (st.reason) {
         out->reason = st.reason;
         out->detail = st.detail;

@@ -23,15 +23,21 @@ typedef struct {
     const char *destination;    /* Response@Destination or NULL */
     const char *in_response_to; /* Response@InResponseTo or NULL */
     const char *issuer;         /* Response/Issuer or NULL */
+    /* Every saml:AttributeValue anywhere in the document (signed or not):
+     * the caps are applied before Lasso parses anything. */
+    int attribute_values;
+    apr_size_t value_bytes;   /* their text together */
+    apr_size_t largest_value; /* the longest one */
     const char *reason;         /* NULL when the shape is acceptable */
     const char *detail;
 } flexsaml_shape;
 
-/* Parses xml (no network, no DTD, no entities, no PI) and checks the shape:
- * a samlp:Response, Success, exactly one saml:Assertion as its child, no
- * EncryptedAssertion, signatures only as direct children of the Response or
- * the Assertion, one reference each to its parent's ID, allowed algorithms,
- * unique IDs. */
+/* Parses xml (no network; the parser stops at the first DOCTYPE, entity or
+ * PI) and checks the shape: a samlp:Response, Success, exactly one
+ * saml:Assertion as its child, no EncryptedAssertion, every element in a
+ * namespace, at most 32 levels deep, signatures only as direct children of
+ * the Response or the Assertion, one reference each to its parent's ID,
+ * allowed algorithms, unique IDs. */
 void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int allow_sha1,
                           flexsaml_shape *out);
 

@@ -206,6 +206,7 @@ def test_https_site_sets_secure_cookie(keys):
     try:
         s = requests.Session()
         s.verify = False
+        s.trust_env = False
         r = site.post(site.response("alice"), session=s, verify=False)
         assert r.status_code == 303, r.text
         cookie = r.headers["Set-Cookie"]
