@@ -7,6 +7,9 @@
  * response_shape.c, and the identity is read from the exact XML node whose
  * signature Lasso verified.
  */
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -26,6 +29,8 @@
 #define BINDING_REDIRECT "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 /* A SAMLResponse larger than this after base64 decoding is never Okta's. */
 #define MAX_DECODED (192 * 1024)
+/* Attribute values in one response, signed or not, before Lasso parses it. */
+#define MAX_ATTRIBUTE_VALUES 512
 
 struct flexsaml_sp {
     LassoServer *server;
@@ -51,6 +56,32 @@ const char *flexsaml_sp_global_init(void)
     g_log_set_handler("Lasso", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
                       lasso_quiet, NULL);
     return NULL;
+}
+
+void flexsaml_lasso_runtime(apr_pool_t *p, int version[3], const char **library)
+{
+    Dl_info info;
+
+    /* Lasso exports no version string; LASSO_CHECK_VERSION_NUMERIC answers
+     * "at least this version" without logging, so the exact version of the
+     * loaded library is found by raising each part while the answer is yes. */
+    int v[3] = {0, 0, 0};
+    for (int part = 0; part < 3; part++) {
+        while (v[part] < 999) {
+            v[part]++;
+            if (!lasso_check_version(v[0], v[1], v[2], LASSO_CHECK_VERSION_NUMERIC)) {
+                v[part]--;
+                break;
+            }
+        }
+    }
+    memcpy(version, v, sizeof(v));
+    *library = NULL;
+    if (dladdr((void *)lasso_check_version, &info) && info.dli_fname) {
+        char *real = realpath(info.dli_fname, NULL);
+        *library = apr_pstrdup(p, real ? real : info.dli_fname);
+        free(real);
+    }
 }
 
 static apr_status_t sp_cleanup(void *data)
@@ -482,6 +513,19 @@ void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const ch
     flexsaml_shape_check(p, xml, xml_len, sp->pol.allow_sha1, &shape);
     if (shape.reason) {
         fail(res, shape.reason, shape.detail);
+        return;
+    }
+    /* The attribute caps, before Lasso builds an object for every value. */
+    if (shape.attribute_values > MAX_ATTRIBUTE_VALUES ||
+        shape.largest_value > sp->pol.max_attr_bytes ||
+        shape.value_bytes > sp->pol.max_total_bytes) {
+        fail(res, "claim_too_large",
+             apr_psprintf(p,
+                          "%d attribute values of %" APR_SIZE_T_FMT " bytes (largest %" APR_SIZE_T_FMT
+                          "); the limits are %d values, FlexSAMLMaxAttributeBytes %" APR_SIZE_T_FMT
+                          " each and %" APR_SIZE_T_FMT " together",
+                          shape.attribute_values, shape.value_bytes, shape.largest_value,
+                          MAX_ATTRIBUTE_VALUES, sp->pol.max_attr_bytes, sp->pol.max_total_bytes));
         return;
     }
     if (!shape.assertion_signed) {
