@@ -85,6 +85,28 @@ void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const ch
                                   apr_size_t len, const char *acs_url, apr_time_t now,
                                   flexsaml_sp_result *res);
 
+/* The Lasso library this process runs: its upstream version and the real
+ * path of the loaded file (NULL when unknown). */
+void flexsaml_lasso_runtime(apr_pool_t *p, int version[3], const char **library);
+
+/* ---- lasso_version.c: the 2025 Lasso fixes ---- */
+typedef enum {
+    FLEXSAML_LASSO_FIXED,      /* 2.9.0+, or a package known to carry the fixes */
+    FLEXSAML_LASSO_UNKNOWN,    /* cannot be told from here: warn */
+    FLEXSAML_LASSO_VULNERABLE  /* known to lack them: refuse to start */
+} flexsaml_lasso_verdict;
+
+/* Judges the loaded Lasso; *found says which version was found, where from,
+ * and why (one sentence for the log). Call after flexsaml_sp_global_init. */
+flexsaml_lasso_verdict flexsaml_lasso_check(apr_pool_t *p, const char **found);
+/* The same for a given version, library path and dpkg directory (NULL:
+ * /var/lib/dpkg); for the unit tests. */
+flexsaml_lasso_verdict flexsaml_lasso_judge(apr_pool_t *p, const int version[3],
+                                            const char *library, const char *dpkg_dir,
+                                            const char **found);
+/* Debian version order (deb-version(7)): <0, 0, >0. */
+int flexsaml_deb_version_cmp(apr_pool_t *p, const char *a, const char *b);
+
 /* xsd:dateTime ("2026-11-28T07:00:00.123Z") -> apr time; 0 when invalid. */
 apr_time_t flexsaml_parse_datetime(const char *s);
 

@@ -177,14 +177,17 @@ static int dpkg_owner(apr_pool_t *p, const char *dpkg_dir, const char *library, 
 
     while (line) {
         char *nl = strchr(line, '\n');
-        int blank = *line == '\0' || *line == '\n';
         if (nl)
             *nl = '\0';
-        if (blank || !nl) {
-            if (!blank) { /* the last line of a file without a final newline */
-                if (!strncmp(line, "Version: ", 9))
-                    ver = line + 9;
-            }
+        if (!strncmp(line, "Package: ", 9))
+            name = line + 9;
+        else if (!strncmp(line, "Architecture: ", 14))
+            arch = line + 14;
+        else if (!strncmp(line, "Version: ", 9))
+            ver = line + 9;
+        else if (!strncmp(line, "Status: ", 8))
+            installed = strstr(line, " installed") != NULL;
+        if (*line == '\0' || !nl) { /* the end of a paragraph */
             if (name && ver && installed && !strncmp(name, "liblasso", 8) &&
                 owns(p, dpkg_dir, name, arch, library)) {
                 *pkg = name;
@@ -193,14 +196,6 @@ static int dpkg_owner(apr_pool_t *p, const char *dpkg_dir, const char *library, 
             }
             name = arch = ver = NULL;
             installed = 0;
-        } else if (!strncmp(line, "Package: ", 9)) {
-            name = line + 9;
-        } else if (!strncmp(line, "Architecture: ", 14)) {
-            arch = line + 14;
-        } else if (!strncmp(line, "Version: ", 9)) {
-            ver = line + 9;
-        } else if (!strncmp(line, "Status: ", 8)) {
-            installed = strstr(line, " installed") != NULL;
         }
         line = nl ? nl + 1 : NULL;
     }

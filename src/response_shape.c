@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include <apr_escape.h>
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 
 #include "saml_xml.h"
 
