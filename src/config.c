@@ -778,12 +778,16 @@ int flexsaml_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 
 int flexsaml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
+    flexsaml_metrics *metrics = NULL;
     apr_status_t rv;
     (void)plog;
     for (; s; s = s->next) {
         flexsaml_srv_cfg *c = flexsaml_srv(s);
         if (!c->store)
             continue;
+        if (!metrics)
+            metrics = flexsaml_metrics_create(pconf, s);
+        c->metrics = metrics;
         rv = flexsaml_store_init(c->store, s, pconf, ptemp);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,

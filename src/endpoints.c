@@ -163,6 +163,7 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
     if (rv != APR_SUCCESS)
         return flexsaml_store_unavailable(r, rv, "store the session");
     set_cookie(r, c->cookie_name, id, 0);
+    flexsaml_metric_login(r);
     flexsaml_tr_login(r, c->tr, &s.ident);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "flexsaml: login name_id=%s roles=%s expires_in=%" APR_TIME_T_FMT "s id=%s",

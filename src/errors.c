@@ -61,6 +61,13 @@ static const reason_text *find_reason(const char *code)
     return &reasons[sizeof(reasons) / sizeof(reasons[0]) - 2];
 }
 
+const char *flexsaml_reason_code(int index)
+{
+    if (index < 0 || index >= (int)(sizeof(reasons) / sizeof(reasons[0])))
+        return NULL;
+    return reasons[index].code;
+}
+
 const char *flexsaml_html(apr_pool_t *p, const char *s)
 {
     return s ? apr_pescape_entity(p, s, 0) : "";
@@ -103,6 +110,8 @@ int flexsaml_refuse(request_rec *r, int status, const char *code, const char *de
 int flexsaml_refuse_page(request_rec *r, int status, const char *code, const char *hint)
 {
     const reason_text *t = find_reason(code);
+
+    flexsaml_metric_refusal(r, (int)(t - reasons));
     const char *id = flexsaml_correlation_id(r);
     const char *page;
 

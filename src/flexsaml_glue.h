@@ -50,6 +50,17 @@ int flexsaml_store_unavailable(request_rec *r, apr_status_t rv, const char *what
 apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, const char *id,
                                  apr_time_t expiry);
 
+/* ---- metrics.c: counters shared by the children; status and whoami ---- */
+#define FLEXSAML_MAX_REASONS 48
+enum { FLEXSAML_OP_GET, FLEXSAML_OP_PUT, FLEXSAML_OP_REMOVE, FLEXSAML_OP_ONCE, FLEXSAML_STORE_OPS };
+typedef struct flexsaml_metrics flexsaml_metrics;
+flexsaml_metrics *flexsaml_metrics_create(apr_pool_t *pconf, server_rec *s);
+void flexsaml_metric_login(request_rec *r);
+void flexsaml_metric_refusal(request_rec *r, int reason_index);
+void flexsaml_metric_store(request_rec *r, int op, apr_status_t rv);
+/* SetHandler flexsaml-status | flexsaml-whoami */
+int flexsaml_handler(request_rec *r);
+
 /* ---- config.c ---- */
 typedef struct {
     const char *sp_entity_id;
@@ -89,6 +100,7 @@ typedef struct {
     flexsaml_sp *sp;
     flexsaml_store *store;
     flexsaml_sp_policy policy;
+    flexsaml_metrics *metrics; /* one segment for the whole server */
 } flexsaml_srv_cfg;
 
 typedef struct {
@@ -117,6 +129,9 @@ int flexsaml_refuse(request_rec *r, int status, const char *code, const char *de
                     const char *hint);
 /* The page alone, for refusals whose log line is rate-limited. */
 int flexsaml_refuse_page(request_rec *r, int status, const char *code, const char *hint);
+/* The reason codes in a fixed order, for counters: index -> code (NULL
+ * past the end). */
+const char *flexsaml_reason_code(int index);
 /* An id that joins a page to its log line. */
 const char *flexsaml_correlation_id(request_rec *r);
 /* HTML-escapes for a page (never NULL). */

@@ -159,6 +159,7 @@ apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, c
         return rv;
     rv = retrieve(st, r, key, &raw, &n);
     unlock(st);
+    flexsaml_metric_store(r, FLEXSAML_OP_GET, rv);
     if (rv != APR_SUCCESS)
         return rv;
     if (sealer) {
@@ -195,6 +196,7 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, c
     rv = st->provider->store(st->instance, r->server, key, KEY_LEN, expiry, (unsigned char *)val,
                              (unsigned int)len, r->pool);
     unlock(st);
+    flexsaml_metric_store(r, FLEXSAML_OP_PUT, rv);
     return rv;
 }
 
@@ -208,6 +210,7 @@ apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, char kind
         return rv;
     rv = st->provider->remove(st->instance, r->server, key, KEY_LEN, r->pool);
     unlock(st);
+    flexsaml_metric_store(r, FLEXSAML_OP_REMOVE, rv);
     return rv;
 }
 
@@ -230,6 +233,7 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, 
         rv = st->provider->store(st->instance, r->server, key, KEY_LEN, expiry, &one, 1, r->pool);
     }
     unlock(st);
+    flexsaml_metric_store(r, FLEXSAML_OP_ONCE, rv);
     return rv;
 }
 
