@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "seal.h"
+#include <curl/curl.h>
 
 #include "flexsaml_glue.h"
 
@@ -36,6 +37,8 @@ void *flexsaml_create_srv_cfg(apr_pool_t *p, server_rec *s)
     c->clock_skew = FLEXSAML_UNSET;
     c->request_ttl = FLEXSAML_UNSET;
     c->session_lifetime = FLEXSAML_UNSET;
+    c->idp_metadata_refresh = FLEXSAML_UNSET;
+    c->cert_expiry_warning = FLEXSAML_UNSET;
     c->max_body = FLEXSAML_UNSET;
     c->allow_sha1 = FLEXSAML_UNSET;
     c->require_flex_role = FLEXSAML_UNSET;
@@ -61,13 +64,20 @@ void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     c->sp_key_file = PICK(sp_key_file);
     /* The IdP is one unit: a virtual host that names any part of it does
      * not inherit the other parts from the main server. */
-    if (add->idp_metadata_file || add->idp_cert_file || add->idp_sso_url || add->idp_issuer) {
+    if (add->idp_metadata_file || add->idp_cert_file || add->idp_sso_url || add->idp_issuer ||
+        add->idp_metadata_url) {
+        c->idp_metadata_url = add->idp_metadata_url;
+        c->idp_metadata_ca = add->idp_metadata_ca;
+        c->idp_metadata_cache = add->idp_metadata_cache;
         c->idp_metadata_file = add->idp_metadata_file;
         c->idp_cert_file = add->idp_cert_file;
         c->idp_sso_url = add->idp_sso_url;
         c->idp_issuer = add->idp_issuer;
         c->where = add->where;
     } else {
+        c->idp_metadata_url = base->idp_metadata_url;
+        c->idp_metadata_ca = base->idp_metadata_ca;
+        c->idp_metadata_cache = base->idp_metadata_cache;
         c->idp_metadata_file = base->idp_metadata_file;
         c->idp_cert_file = base->idp_cert_file;
         c->idp_sso_url = base->idp_sso_url;
@@ -81,6 +91,8 @@ void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     c->request_ttl = PICK_INT(request_ttl);
     c->cache_spec = PICK(cache_spec);
     c->session_lifetime = PICK_INT(session_lifetime);
+    c->idp_metadata_refresh = PICK_INT(idp_metadata_refresh);
+    c->cert_expiry_warning = PICK_INT(cert_expiry_warning);
     c->cookie_name = PICK(cookie_name);
     c->redirect_hosts = add->redirect_hosts->nelts ? add->redirect_hosts : base->redirect_hosts;
     c->max_body = PICK_INT(max_body);
@@ -221,9 +233,10 @@ static const char *set_lifetime(cmd_parms *cmd, void *dummy, const char *arg)
     (void)dummy;
     if (err)
         return err;
-    if (v < 1 || v > 30 * 86400)
-        return "FlexSAMLSessionLifetime must be between 1 second and 30 days";
-    cfg_of(cmd)->session_lifetime = apr_time_from_sec(v);
+    if (v < 1 || v > 366 * 86400)
+        return apr_psprintf(cmd->pool, "%s must be between 1 second and 366 days",
+                            cmd->cmd->name);
+    *(apr_interval_time_t *)((char *)cfg_of(cmd) + (apr_size_t)cmd->info) = apr_time_from_sec(v);
     return NULL;
 }
 
@@ -463,7 +476,7 @@ const command_rec flexsaml_cmds[] = {
     AP_INIT_TAKE1("FlexSAMLSessionCache", set_string, OFF(cache_spec), RSRC_CONF,
                   "socache provider for sessions: shmcb[:path(size)], redis:host:port, "
                   "memcache:host:port, dbm:path"),
-    AP_INIT_TAKE1("FlexSAMLSessionLifetime", set_lifetime, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FlexSAMLSessionLifetime", set_lifetime, OFF(session_lifetime), RSRC_CONF,
                   "Session lifetime (default 8h), capped by SessionNotOnOrAfter"),
     AP_INIT_TAKE1("FlexSAMLCookieName", set_string, OFF(cookie_name), RSRC_CONF,
                   "Name of the session cookie (default flexsaml_session)"),
@@ -499,12 +512,22 @@ const command_rec flexsaml_cmds[] = {
     AP_INIT_TAKE12("FlexSAMLCryptoPassphrase", set_passphrases, NULL, RSRC_CONF,
                    "Seals stored sessions: file:/path or env:VAR (current), then optionally the "
                    "previous one"),
+    AP_INIT_TAKE1("FlexSAMLIdPMetadataURL", set_idp_field, OFF(idp_metadata_url), RSRC_CONF,
+                  "Okta's metadata URL, fetched at startup and refreshed in the background"),
+    AP_INIT_TAKE1("FlexSAMLIdPMetadataCA", set_file, OFF(idp_metadata_ca), RSRC_CONF,
+                  "CA certificates that verify the metadata URL (default: the system's)"),
+    AP_INIT_TAKE1("FlexSAMLIdPMetadataCache", set_file, OFF(idp_metadata_cache), RSRC_CONF,
+                  "File keeping the last good metadata, used when the URL cannot be reached"),
+    AP_INIT_TAKE1("FlexSAMLIdPMetadataRefresh", set_lifetime, OFF(idp_metadata_refresh),
+                  RSRC_CONF, "How often the metadata URL is fetched again (default 24h)"),
+    AP_INIT_TAKE1("FlexSAMLCertExpiryWarning", set_lifetime, OFF(cert_expiry_warning), RSRC_CONF,
+                  "Warn when the IdP signing certificate expires within this (default 30d)"),
     FLEXSAML_TASKROUTER_COMMANDS{NULL}};
 
 /* ---- validation and startup ---- */
 
-static const char *read_file(apr_pool_t *p, const char *path, apr_size_t max, const char **out,
-                             apr_size_t *len)
+const char *flexsaml_read_file(apr_pool_t *p, const char *path, apr_size_t max, const char **out,
+                               apr_size_t *len)
 {
     apr_file_t *f;
     apr_finfo_t fi;
@@ -536,7 +559,7 @@ static const char *read_file(apr_pool_t *p, const char *path, apr_size_t max, co
 static int configured(const flexsaml_srv_cfg *c)
 {
     return c->sp_entity_id || c->idp_metadata_file || c->idp_cert_file || c->idp_sso_url ||
-           c->idp_issuer;
+           c->idp_issuer || c->idp_metadata_url;
 }
 
 static void apply_defaults(apr_pool_t *p, flexsaml_srv_cfg *c)
@@ -559,6 +582,10 @@ static void apply_defaults(apr_pool_t *p, flexsaml_srv_cfg *c)
         c->cache_spec = "shmcb";
     if (c->session_lifetime == FLEXSAML_UNSET)
         c->session_lifetime = DEFAULT_LIFETIME;
+    if (c->idp_metadata_refresh == FLEXSAML_UNSET)
+        c->idp_metadata_refresh = apr_time_from_sec(24 * 3600);
+    if (c->cert_expiry_warning == FLEXSAML_UNSET)
+        c->cert_expiry_warning = apr_time_from_sec(30 * 86400);
     if (!c->cookie_name)
         c->cookie_name = DEFAULT_COOKIE;
     if (c->max_body == FLEXSAML_UNSET)
@@ -577,52 +604,7 @@ static void apply_defaults(apr_pool_t *p, flexsaml_srv_cfg *c)
         c->max_session_bytes = DEFAULT_MAX_SESSION;
 }
 
-#define CONFIG_FAIL(s, ...)                                                                        \
-    do {                                                                                           \
-        (void)(s);                                                                                 \
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, "flexsaml: " __VA_ARGS__);  \
-        return HTTP_INTERNAL_SERVER_ERROR;                                                         \
-    } while (0)
-
-static int load_idp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flexsaml_idp **idp)
-{
-    const char *err, *data;
-    int fields = (c->idp_cert_file != NULL) + (c->idp_sso_url != NULL) + (c->idp_issuer != NULL);
-    apr_size_t len;
-    const char *where = c->where ? c->where : s->defn_name;
-
-    if (c->idp_metadata_file && fields)
-        CONFIG_FAIL(s,
-                    "%s: the IdP is given twice: use either FlexSAMLIdPMetadataFile or the three "
-                    "fields FlexSAMLIdPCertificateFile, FlexSAMLIdPSSOURL and FlexSAMLIdPIssuer, "
-                    "not both",
-                    where);
-    if (c->idp_metadata_file) {
-        if ((err = read_file(p, c->idp_metadata_file, 4 * 1024 * 1024, &data, &len)) ||
-            (err = flexsaml_idp_from_metadata(p, data, len, idp)))
-            CONFIG_FAIL(s, "%s: FlexSAMLIdPMetadataFile %s: %s", where, c->idp_metadata_file, err);
-        return OK;
-    }
-    if (fields == 0)
-        CONFIG_FAIL(s,
-                    "server %s: no IdP configured: set FlexSAMLIdPMetadataFile, or the three "
-                    "Okta fields FlexSAMLIdPCertificateFile, FlexSAMLIdPSSOURL and "
-                    "FlexSAMLIdPIssuer",
-                    s->server_hostname ? s->server_hostname : "(main)");
-    if (fields < 3)
-        CONFIG_FAIL(s, "%s: %s is missing: the three Okta fields go together", where,
-                    !c->idp_cert_file  ? "FlexSAMLIdPCertificateFile"
-                    : !c->idp_sso_url ? "FlexSAMLIdPSSOURL"
-                                      : "FlexSAMLIdPIssuer");
-    if ((err = read_file(p, c->idp_cert_file, 64 * 1024, &data, NULL)))
-        CONFIG_FAIL(s, "%s: FlexSAMLIdPCertificateFile %s %s", where, c->idp_cert_file, err);
-    if ((err = flexsaml_idp_from_fields(p, data, c->idp_sso_url, c->idp_issuer, idp)))
-        CONFIG_FAIL(s,
-                    "%s: %s (FlexSAMLIdPCertificateFile %s: paste Okta's X.509 certificate, "
-                    "PEM with its BEGIN/END lines; FlexSAMLIdPSSOURL must be an https URL)",
-                    where, err, c->idp_cert_file);
-    return OK;
-}
+#define CONFIG_FAIL FLEXSAML_CONFIG_FAIL
 
 static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, apr_hash_t *built)
 {
@@ -654,22 +636,21 @@ static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, apr_hash_
                        (void *)c->claims);
     if ((c->sp = apr_hash_get(built, key, APR_HASH_KEY_STRING)) != NULL)
         return OK;
-    if ((rc = load_idp(p, s, c, &idp)) != OK)
+    if ((rc = flexsaml_idp_load(p, s, c, &idp)) != OK)
         return rc;
     if ((c->sp_cert_file == NULL) != (c->sp_key_file == NULL))
         CONFIG_FAIL(s, "FlexSAMLSPCertificateFile and FlexSAMLSPPrivateKeyFile go together");
     if (c->sp_cert_file &&
-        (err = read_file(p, c->sp_cert_file, 64 * 1024, &cert, NULL)) != NULL)
+        (err = flexsaml_read_file(p, c->sp_cert_file, 64 * 1024, &cert, NULL)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLSPCertificateFile %s %s", c->sp_cert_file, err);
-    if (c->sp_key_file && (err = read_file(p, c->sp_key_file, 64 * 1024, &pkey, NULL)) != NULL)
+    if (c->sp_key_file && (err = flexsaml_read_file(p, c->sp_key_file, 64 * 1024, &pkey, NULL)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLSPPrivateKeyFile %s %s", c->sp_key_file, err);
     if ((err = flexsaml_sp_create(p, &c->policy, idp, cert, pkey, &sp)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLSPEntityID %s: %s", c->sp_entity_id, err);
-    if (idp->cert_not_after && idp->cert_not_after < apr_time_now())
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_ERR, 0, NULL,
-                     "flexsaml: the IdP signing certificate (%s) has expired; Okta keeps "
-                     "signing with it only until you rotate it",
-                     idp->cert_subject);
+    flexsaml_idp_check_expiry(s, c, idp);
+    c->sp_cert_pem = cert;
+    c->sp_key_pem = pkey;
+    c->idp_loaded = apr_time_now();
     apr_hash_set(built, key, APR_HASH_KEY_STRING, sp);
     c->sp = sp;
     return OK;
@@ -687,7 +668,7 @@ static const char *read_secret(apr_pool_t *p, const char *src, const char **out)
         if (!v || !*v)
             return apr_psprintf(p, "environment variable %s is not set", src + 4);
     } else {
-        if ((err = read_file(p, !strncmp(src, "file:", 5) ? src + 5 : src, 4096, &v, NULL)))
+        if ((err = flexsaml_read_file(p, !strncmp(src, "file:", 5) ? src + 5 : src, 4096, &v, NULL)))
             return err;
     }
     n = strlen(v);
@@ -738,6 +719,7 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     if (!done) {
         if ((err = flexsaml_sp_global_init()) != NULL)
             CONFIG_FAIL(s, "%s", err);
+        curl_global_init(CURL_GLOBAL_DEFAULT);
         apr_pool_userdata_set((void *)1, init_key, apr_pool_cleanup_null, s->process->pool);
     }
     for (; s; s = s->next) {
@@ -801,6 +783,7 @@ int flexsaml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
 void flexsaml_child_init(apr_pool_t *p, server_rec *s)
 {
+    server_rec *main_s = s;
     for (; s; s = s->next) {
         flexsaml_srv_cfg *c = flexsaml_srv(s);
         if (c->store)
@@ -808,4 +791,5 @@ void flexsaml_child_init(apr_pool_t *p, server_rec *s)
         if (c->sp)
             flexsaml_tr_child_init(p, s, c->tr);
     }
+    flexsaml_idp_refresh_child_init(p, main_s);
 }

@@ -61,8 +61,16 @@ void flexsaml_metric_store(request_rec *r, int op, apr_status_t rv);
 /* SetHandler flexsaml-status | flexsaml-whoami */
 int flexsaml_handler(request_rec *r);
 
+/* ---- idp_source.c: fields, metadata file, or metadata URL refreshed ---- */
+struct flexsaml_srv_cfg;
+int flexsaml_idp_load(apr_pool_t *p, server_rec *s, struct flexsaml_srv_cfg *c,
+                      flexsaml_idp **idp);
+void flexsaml_idp_check_expiry(server_rec *s, const struct flexsaml_srv_cfg *c,
+                               const flexsaml_idp *idp);
+void flexsaml_idp_refresh_child_init(apr_pool_t *pchild, server_rec *s);
+
 /* ---- config.c ---- */
-typedef struct {
+typedef struct flexsaml_srv_cfg {
     const char *sp_entity_id;
     const char *endpoint; /* "/flexsaml" */
     const char *acs_path; /* default <endpoint>/acs */
@@ -72,6 +80,11 @@ typedef struct {
     const char *idp_cert_file;
     const char *idp_sso_url;
     const char *idp_issuer;
+    const char *idp_metadata_url;
+    const char *idp_metadata_ca;    /* CA file for the metadata URL's TLS */
+    const char *idp_metadata_cache; /* last good copy */
+    apr_interval_time_t idp_metadata_refresh;
+    apr_interval_time_t cert_expiry_warning;
     const char *where; /* file:line of the IdP directives, for messages */
     int idp_initiated;
     const char *default_url;
@@ -101,6 +114,9 @@ typedef struct {
     flexsaml_store *store;
     flexsaml_sp_policy policy;
     flexsaml_metrics *metrics; /* one segment for the whole server */
+    const char *sp_cert_pem;   /* read once at startup, for metadata refreshes */
+    const char *sp_key_pem;
+    apr_time_t idp_loaded;     /* when the current IdP description was taken */
 } flexsaml_srv_cfg;
 
 typedef struct {
@@ -108,6 +124,16 @@ typedef struct {
 } flexsaml_dir_cfg;
 
 extern const command_rec flexsaml_cmds[];
+/* Reads a whole file (at most max bytes); NULL or a sentence. */
+const char *flexsaml_read_file(apr_pool_t *p, const char *path, apr_size_t max, const char **out,
+                               apr_size_t *len);
+/* Logs a startup error naming the directive and fails the configuration. */
+#define FLEXSAML_CONFIG_FAIL(s, ...)                                                               \
+    do {                                                                                           \
+        (void)(s);                                                                                 \
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, "flexsaml: " __VA_ARGS__);  \
+        return HTTP_INTERNAL_SERVER_ERROR;                                                         \
+    } while (0)
 void *flexsaml_create_srv_cfg(apr_pool_t *p, server_rec *s);
 void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *base, void *add);
 void *flexsaml_create_dir_cfg(apr_pool_t *p, char *dir);

@@ -22,7 +22,6 @@ struct flexsaml_metrics {
     volatile apr_uint32_t refusals[FLEXSAML_MAX_REASONS];
     volatile apr_uint32_t store_ops[FLEXSAML_STORE_OPS];
     volatile apr_uint32_t store_errors;
-    apr_time_t started;
 };
 
 static const char *const store_op_names[FLEXSAML_STORE_OPS] = {"get", "put", "remove", "once"};
@@ -50,7 +49,6 @@ flexsaml_metrics *flexsaml_metrics_create(apr_pool_t *pconf, server_rec *s)
         memset(m, 0, sizeof(*m));
         apr_pool_cleanup_register(pconf, shm, shm_gone, apr_pool_cleanup_null);
     }
-    m->started = apr_time_now();
     return m;
 }
 
@@ -123,15 +121,15 @@ static int status_handler(request_rec *r, const flexsaml_srv_cfg *c)
                  "certificate expires (negative: expired).\n"
                  "# TYPE flexsaml_idp_certificate_expiry_seconds gauge\n",
                  r);
-        ap_rprintf(r, "flexsaml_idp_certificate_expiry_seconds{issuer=\"%s\"} %" APR_TIME_T_FMT "\n",
-                   apr_pescape_echo(r->pool, idp->entity_id, 1),
-                   apr_time_sec(idp->cert_not_after - now));
+        ap_rprintf(
+            r, "flexsaml_idp_certificate_expiry_seconds{issuer=\"%s\"} %" APR_TIME_T_FMT "\n",
+            apr_pescape_echo(r->pool, idp->entity_id, 1), apr_time_sec(idp->cert_not_after - now));
     }
     ap_rputs("# HELP flexsaml_metadata_age_seconds Seconds since the IdP description was loaded.\n"
              "# TYPE flexsaml_metadata_age_seconds gauge\n",
              r);
     ap_rprintf(r, "flexsaml_metadata_age_seconds %" APR_TIME_T_FMT "\n",
-               apr_time_sec(now - m->started));
+               apr_time_sec(now - c->idp_loaded));
     ap_rputs("# HELP flexsaml_info Module and Lasso versions.\n# TYPE flexsaml_info gauge\n", r);
     ap_rprintf(r, "flexsaml_info{version=\"%s\",lasso=\"%s\"} 1\n", FLEXSAML_VERSION,
                LASSO_BUILD_VERSION);

@@ -1,0 +1,330 @@
+/*
+ * Where the IdP description comes from: the three Flex fields, a metadata
+ * file, or Okta's metadata URL. A URL is fetched at startup (falling back to
+ * the last good copy on disk), and refreshed in the background by one thread
+ * per child: a new document is taken only if it parses and names the
+ * configured issuer, and the new Lasso server is swapped in while requests
+ * in flight finish on the old one, so no login fails across a rotation.
+ */
+#include <string.h>
+
+#include "http_core.h"
+#include "apr_strings.h"
+#include "apr_file_io.h"
+#include "apr_thread_proc.h"
+#include "apr_thread_cond.h"
+#include "apr_atomic.h"
+#include <curl/curl.h>
+
+#include "flexsaml_glue.h"
+
+#define MAX_METADATA (4 * 1024 * 1024)
+#define FETCH_TIMEOUT 15L
+
+typedef struct {
+    char *buf;
+    apr_size_t len, cap;
+} body_buf;
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata)
+{
+    body_buf *b = userdata;
+    size_t add = size * n;
+    char *nb;
+
+    if (b->len + add > MAX_METADATA)
+        return 0;
+    if (b->len + add + 1 > b->cap) {
+        b->cap = (b->len + add + 1) * 2;
+        nb = realloc(b->buf, b->cap);
+        if (!nb)
+            return 0;
+        b->buf = nb;
+    }
+    memcpy(b->buf + b->len, data, add);
+    b->len += add;
+    b->buf[b->len] = '\0';
+    return add;
+}
+
+/* GET url with certificate verification (ca: a CA file, or the system's). */
+static const char *fetch(apr_pool_t *p, const char *url, const char *ca, const char **out,
+                         apr_size_t *len)
+{
+    CURL *h = curl_easy_init();
+    body_buf b = {NULL, 0, 0};
+    char err[CURL_ERROR_SIZE] = "";
+    long status = 0;
+    CURLcode rc;
+    const char *msg = NULL;
+
+    if (!h)
+        return "cannot create an HTTP client";
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, FETCH_TIMEOUT);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (ca)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    if (rc != CURLE_OK)
+        msg = apr_psprintf(p, "fetch failed: %s", *err ? err : curl_easy_strerror(rc));
+    else if (status != 200)
+        msg = apr_psprintf(p, "fetch answered HTTP %ld", status);
+    else if (!b.buf)
+        msg = "fetch returned an empty document";
+    if (!msg) {
+        *out = apr_pstrmemdup(p, b.buf, b.len);
+        *len = b.len;
+    }
+    free(b.buf);
+    return msg;
+}
+
+/* A document is taken only if it parses and names the configured issuer. */
+static const char *accept_metadata(apr_pool_t *p, const flexsaml_srv_cfg *c, const char *xml,
+                                   apr_size_t len, flexsaml_idp **idp)
+{
+    const char *err = flexsaml_idp_from_metadata(p, xml, len, idp);
+    if (err)
+        return err;
+    if (strcmp((*idp)->entity_id, c->idp_issuer) != 0)
+        return apr_psprintf(p, "the metadata names the issuer %s, not FlexSAMLIdPIssuer %s",
+                            (*idp)->entity_id, c->idp_issuer);
+    return NULL;
+}
+
+static void write_cache(apr_pool_t *p, server_rec *s, const char *path, const char *xml,
+                        apr_size_t len)
+{
+    const char *tmp = apr_pstrcat(p, path, ".new", NULL);
+    apr_file_t *f;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
+                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD | APR_FPROT_WREAD, p);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_write_full(f, xml, len, NULL);
+        apr_file_close(f);
+        if (rv == APR_SUCCESS)
+            rv = apr_file_rename(tmp, path, p);
+    }
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     "flexsaml: FlexSAMLIdPMetadataCache %s cannot be written", path);
+}
+
+static int load_from_url(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flexsaml_idp **idp)
+{
+    const char *xml = NULL, *err, *cache_err = NULL;
+    apr_size_t len = 0;
+
+    if (!c->idp_issuer)
+        FLEXSAML_CONFIG_FAIL(s,
+                             "FlexSAMLIdPMetadataURL %s needs FlexSAMLIdPIssuer: a refreshed "
+                             "document is accepted only when it names that issuer",
+                             c->idp_metadata_url);
+    err = fetch(p, c->idp_metadata_url, c->idp_metadata_ca, &xml, &len);
+    if (!err && !(err = accept_metadata(p, c, xml, len, idp))) {
+        if (c->idp_metadata_cache)
+            write_cache(p, s, c->idp_metadata_cache, xml, len);
+        return OK;
+    }
+    /* Without the network, the last good copy keeps the site working. */
+    if (c->idp_metadata_cache &&
+        !(cache_err = flexsaml_read_file(p, c->idp_metadata_cache, MAX_METADATA, &xml, &len)) &&
+        !(cache_err = accept_metadata(p, c, xml, len, idp))) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     "flexsaml: FlexSAMLIdPMetadataURL %s: %s; using the copy in "
+                     "FlexSAMLIdPMetadataCache %s",
+                     c->idp_metadata_url, err, c->idp_metadata_cache);
+        return OK;
+    }
+    FLEXSAML_CONFIG_FAIL(s, "FlexSAMLIdPMetadataURL %s: %s%s%s", c->idp_metadata_url, err,
+                         cache_err ? "; FlexSAMLIdPMetadataCache: " : "",
+                         cache_err ? cache_err : "");
+}
+
+int flexsaml_idp_load(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flexsaml_idp **idp)
+{
+    const char *err, *data;
+    int fields = (c->idp_cert_file != NULL) + (c->idp_sso_url != NULL);
+    int sources = (c->idp_metadata_file != NULL) + (c->idp_metadata_url != NULL);
+    apr_size_t len;
+    const char *where = c->where ? c->where : s->defn_name;
+
+    if (sources > 1 || (sources && fields))
+        FLEXSAML_CONFIG_FAIL(s,
+                             "%s: the IdP is given twice: use FlexSAMLIdPMetadataFile, "
+                             "FlexSAMLIdPMetadataURL (with FlexSAMLIdPIssuer), or the three "
+                             "fields FlexSAMLIdPCertificateFile, FlexSAMLIdPSSOURL and "
+                             "FlexSAMLIdPIssuer, not both",
+                             where);
+    if (c->idp_metadata_url)
+        return load_from_url(p, s, c, idp);
+    if (c->idp_metadata_file) {
+        if ((err = flexsaml_read_file(p, c->idp_metadata_file, MAX_METADATA, &data, &len)) ||
+            (err = flexsaml_idp_from_metadata(p, data, len, idp)))
+            FLEXSAML_CONFIG_FAIL(s, "%s: FlexSAMLIdPMetadataFile %s: %s", where,
+                                 c->idp_metadata_file, err);
+        return OK;
+    }
+    fields += c->idp_issuer != NULL;
+    if (fields == 0)
+        FLEXSAML_CONFIG_FAIL(s,
+                             "server %s: no IdP configured: set FlexSAMLIdPMetadataFile, or the "
+                             "three Okta fields FlexSAMLIdPCertificateFile, FlexSAMLIdPSSOURL and "
+                             "FlexSAMLIdPIssuer",
+                             s->server_hostname ? s->server_hostname : "(main)");
+    if (fields < 3)
+        FLEXSAML_CONFIG_FAIL(s, "%s: %s is missing: the three Okta fields go together", where,
+                             !c->idp_cert_file ? "FlexSAMLIdPCertificateFile"
+                             : !c->idp_sso_url ? "FlexSAMLIdPSSOURL"
+                                               : "FlexSAMLIdPIssuer");
+    if ((err = flexsaml_read_file(p, c->idp_cert_file, 64 * 1024, &data, NULL)))
+        FLEXSAML_CONFIG_FAIL(s, "%s: FlexSAMLIdPCertificateFile %s %s", where, c->idp_cert_file,
+                             err);
+    if ((err = flexsaml_idp_from_fields(p, data, c->idp_sso_url, c->idp_issuer, idp)))
+        FLEXSAML_CONFIG_FAIL(s,
+                             "%s: %s (FlexSAMLIdPCertificateFile %s: paste Okta's X.509 "
+                             "certificate, PEM with its BEGIN/END lines; FlexSAMLIdPSSOURL must "
+                             "be an https URL)",
+                             where, err, c->idp_cert_file);
+    return OK;
+}
+
+void flexsaml_idp_check_expiry(server_rec *s, const flexsaml_srv_cfg *c, const flexsaml_idp *idp)
+{
+    apr_time_t left = idp->cert_not_after - apr_time_now();
+
+    if (!idp->cert_not_after)
+        return;
+    if (left <= 0)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "flexsaml: the IdP signing certificate (%s) of %s expired %" APR_TIME_T_FMT
+                     " days ago; update it from Okta (SAML Signing Certificates)",
+                     idp->cert_subject, idp->entity_id, apr_time_sec(-left) / 86400);
+    else if (left < c->cert_expiry_warning)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "flexsaml: the IdP signing certificate (%s) of %s expires in %" APR_TIME_T_FMT
+                     " days; rotate it in Okta and update this server before then",
+                     idp->cert_subject, idp->entity_id, apr_time_sec(left) / 86400 + 1);
+}
+
+/* ---- background refresh, one thread per child ---- */
+
+typedef struct {
+    server_rec *s;
+    apr_pool_t *pool; /* child lifetime: every Lasso server built lives here */
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *wake;
+    int stopping;
+    apr_thread_t *thread;
+} refresher;
+
+static void refresh_one(refresher *rf, server_rec *s, flexsaml_srv_cfg *c)
+{
+    apr_pool_t *tmp;
+    const char *xml, *err;
+    apr_size_t len;
+    flexsaml_idp *idp;
+    flexsaml_sp *sp;
+
+    apr_pool_create(&tmp, rf->pool);
+    err = fetch(tmp, c->idp_metadata_url, c->idp_metadata_ca, &xml, &len);
+    if (!err)
+        err = accept_metadata(rf->pool, c, xml, len, &idp);
+    if (!err)
+        err = flexsaml_sp_create(rf->pool, &c->policy, idp, c->sp_cert_pem, c->sp_key_pem, &sp);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "flexsaml: refreshing FlexSAMLIdPMetadataURL %s: %s; keeping the current "
+                     "IdP description",
+                     c->idp_metadata_url, err);
+    } else {
+        /* Requests in flight keep the server they read; it stays allocated
+         * in the child pool. */
+        apr_atomic_xchgptr((volatile void **)&c->sp, sp);
+        c->idp_loaded = apr_time_now();
+        if (c->idp_metadata_cache)
+            write_cache(tmp, s, c->idp_metadata_cache, xml, len);
+        flexsaml_idp_check_expiry(s, c, idp);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "flexsaml: IdP metadata refreshed from %s (%d signing certificate(s))",
+                     c->idp_metadata_url, idp->certs_b64->nelts);
+    }
+    apr_pool_destroy(tmp);
+}
+
+static void *APR_THREAD_FUNC refresh_loop(apr_thread_t *t, void *data)
+{
+    refresher *rf = data;
+    apr_interval_time_t every = 0;
+    server_rec *s;
+
+    for (s = rf->s; s; s = s->next) {
+        flexsaml_srv_cfg *c = flexsaml_srv(s);
+        if (c->idp_metadata_url && (!every || c->idp_metadata_refresh < every))
+            every = c->idp_metadata_refresh;
+    }
+    apr_thread_mutex_lock(rf->lock);
+    while (!rf->stopping) {
+        apr_thread_cond_timedwait(rf->wake, rf->lock, every);
+        if (rf->stopping)
+            break;
+        apr_thread_mutex_unlock(rf->lock);
+        for (s = rf->s; s; s = s->next) {
+            flexsaml_srv_cfg *c = flexsaml_srv(s);
+            if (c->idp_metadata_url && c->sp)
+                refresh_one(rf, s, c);
+        }
+        apr_thread_mutex_lock(rf->lock);
+    }
+    apr_thread_mutex_unlock(rf->lock);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t stop_refresher(void *data)
+{
+    refresher *rf = data;
+    apr_status_t ignored;
+
+    apr_thread_mutex_lock(rf->lock);
+    rf->stopping = 1;
+    apr_thread_cond_signal(rf->wake);
+    apr_thread_mutex_unlock(rf->lock);
+    apr_thread_join(&ignored, rf->thread);
+    return APR_SUCCESS;
+}
+
+void flexsaml_idp_refresh_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    refresher *rf;
+    server_rec *v;
+    apr_status_t rv;
+
+    for (v = s; v && !flexsaml_srv(v)->idp_metadata_url; v = v->next)
+        ;
+    if (!v)
+        return;
+    rf = apr_pcalloc(pchild, sizeof(*rf));
+    rf->s = s;
+    rf->pool = pchild;
+    if ((rv = apr_thread_mutex_create(&rf->lock, APR_THREAD_MUTEX_DEFAULT, pchild)) ||
+        (rv = apr_thread_cond_create(&rf->wake, pchild)) ||
+        (rv = apr_thread_create(&rf->thread, NULL, refresh_loop, rf, pchild))) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "flexsaml: cannot start the IdP metadata refresh thread");
+        return;
+    }
+    apr_pool_cleanup_register(pchild, rf, stop_refresher, apr_pool_cleanup_null);
+}
