@@ -22,6 +22,8 @@ const char *flexsaml_safe_target(request_rec *r, const char *candidate)
     return t;
 }
 
+static apr_table_t *parse_form(apr_pool_t *p, const char *body);
+
 /* Decodes one application/x-www-form-urlencoded value in place. */
 static char *form_decode(char *v)
 {
@@ -33,6 +35,11 @@ static char *form_decode(char *v)
 }
 
 /* Values of a query string or urlencoded body; undecodable pairs are dropped. */
+const char *flexsaml_form_value(request_rec *r, const char *query, const char *name)
+{
+    return apr_table_get(parse_form(r->pool, query), name);
+}
+
 static apr_table_t *parse_form(apr_pool_t *p, const char *body)
 {
     apr_table_t *t = apr_table_make(p, 4);
@@ -95,13 +102,16 @@ static int read_body(request_rec *r, apr_off_t max, const char **out)
 
 static int metadata(request_rec *r, const flexsaml_srv_cfg *c)
 {
-    const char *md = flexsaml_sp_metadata(r->pool, c->sp, flexsaml_acs_url(r), NULL);
+    const char *slo = c->sp_key_pem && flexsaml_sp_idp(c->sp)->slo_url
+                          ? flexsaml_endpoint_url(r, "/logout")
+                          : NULL;
+    const char *md = flexsaml_sp_metadata(r->pool, c->sp, flexsaml_acs_url(r), slo);
     ap_set_content_type(r, "application/samlmetadata+xml");
     ap_rputs(md, r);
     return OK;
 }
 
-static void set_cookie(request_rec *r, const char *name, const char *value, int expire)
+void flexsaml_set_cookie(request_rec *r, const char *name, const char *value, int expire)
 {
     int https = flexsaml_public_https(r);
     apr_table_add(r->err_headers_out, "Set-Cookie",
@@ -111,7 +121,7 @@ static void set_cookie(request_rec *r, const char *name, const char *value, int 
                                       : ""));
 }
 
-static int see_other(request_rec *r, const char *target)
+int flexsaml_see_other(request_rec *r, const char *target)
 {
     apr_table_setn(r->err_headers_out, "Location", target);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
@@ -162,14 +172,15 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
     rv = flexsaml_store_put(c->store, r, FLEXSAML_KEY_SESSION, id, s.expires, buf, len);
     if (rv != APR_SUCCESS)
         return flexsaml_store_unavailable(r, rv, "store the session");
-    set_cookie(r, c->cookie_name, id, 0);
+    flexsaml_set_cookie(r, c->cookie_name, id, 0);
+    flexsaml_slo_remember(r, c, &s, id);
     flexsaml_metric_login(r);
     flexsaml_tr_login(r, c->tr, &s.ident);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "flexsaml: login name_id=%s roles=%s expires_in=%" APR_TIME_T_FMT "s id=%s",
                   s.ident.name_id, flexsaml_roles_join(r->pool, s.ident.roles, ","),
                   apr_time_sec(s.expires - now), flexsaml_correlation_id(r));
-    return see_other(r, target);
+    return flexsaml_see_other(r, target);
 }
 
 static int acs(request_rec *r, const flexsaml_srv_cfg *c)
@@ -242,21 +253,6 @@ static int login(request_rec *r, const flexsaml_srv_cfg *c)
     return flexsaml_start_login(r, to ? to : c->default_url);
 }
 
-static int logout(request_rec *r, const flexsaml_srv_cfg *c)
-{
-    apr_table_t *q = parse_form(r->pool, r->args);
-    const char *to = flexsaml_safe_target(r, apr_table_get(q, "ReturnTo"));
-    const char *id = flexsaml_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                                         c->cookie_name);
-
-    if (id && flexsaml_session_id_valid(id))
-        flexsaml_store_remove(c->store, r, FLEXSAML_KEY_SESSION, id);
-    set_cookie(r, c->cookie_name, "", 1);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "flexsaml: local logout%s",
-                  id ? "" : " (no session cookie)");
-    return see_other(r, to ? to : c->default_url);
-}
-
 int flexsaml_endpoint_handler(request_rec *r, int lookup_uri)
 {
     const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
@@ -276,6 +272,6 @@ int flexsaml_endpoint_handler(request_rec *r, int lookup_uri)
     if (!strcmp(sub, "/login"))
         return login(r, c);
     if (!strcmp(sub, "/logout"))
-        return logout(r, c);
+        return flexsaml_logout_endpoint(r, c);
     return DECLINED;
 }

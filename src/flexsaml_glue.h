@@ -30,6 +30,7 @@ typedef struct flexsaml_store flexsaml_store;
 #define FLEXSAML_KEY_SESSION 's'
 #define FLEXSAML_KEY_REQUEST 'r'
 #define FLEXSAML_KEY_ASSERTION 'a'
+#define FLEXSAML_KEY_INDEX 'x' /* NameID + SessionIndex -> session id, for IdP logout */
 
 void flexsaml_store_register_mutex(apr_pool_t *pconf);
 const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_store **out);
@@ -174,6 +175,16 @@ const char *flexsaml_acs_url(request_rec *r);
 /* host[:port] of the public URL, and whether it is https. */
 const char *flexsaml_public_host(request_rec *r);
 int flexsaml_public_https(request_rec *r);
+void flexsaml_set_cookie(request_rec *r, const char *name, const char *value, int expire);
+int flexsaml_see_other(request_rec *r, const char *target);
+/* One decoded value of a query string or urlencoded body. */
+const char *flexsaml_form_value(request_rec *r, const char *query, const char *name);
+
+/* ---- slo.c: local and single logout ---- */
+int flexsaml_logout_endpoint(request_rec *r, const struct flexsaml_srv_cfg *c);
+void flexsaml_slo_remember(request_rec *r, const struct flexsaml_srv_cfg *c,
+                           const flexsaml_session *s, const char *session_id);
+
 /* candidate when it is a local path or an allowed URL, else NULL. */
 const char *flexsaml_safe_target(request_rec *r, const char *candidate);
 

@@ -23,6 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import saml  # noqa: E402
 from idp_pages import metadata_xml, signin_page  # noqa: E402
+import saml_logout  # noqa: E402
+from lxml import etree  # noqa: E402
 
 MAX_BODY = 1 << 20
 
@@ -30,8 +32,15 @@ MAX_BODY = 1 << 20
 class Idp:
     """Configuration + the actions, independent of HTTP."""
 
-    def __init__(self, signer, users, app_id, sp_entity_id, acs_url, session_seconds=None):
+    def __init__(self, signer, users, app_id, sp_entity_id, acs_url, session_seconds=None,
+                 slo=False, sp_cert=None, key_path=None):
         self.signer = signer
+        self.slo = slo
+        self.sp_cert = sp_cert
+        self.key_path = key_path
+        # The SP's SingleLogoutService: its ACS path with /logout for /acs.
+        self.sp_slo_url = acs_url.rsplit("/", 1)[0] + "/logout"
+        self.logouts = []  # LogoutRequests received from the SP, for tests
         self.users = {u["login"]: u for u in users}
         self.app_id = app_id
         self.issuer = "http://www.okta.com/" + app_id
@@ -92,8 +101,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/health" and not post:
             return self._send(200, "ok\n")
         if path == idp.base + "/sso/saml/metadata" and not post:
-            xml = metadata_xml(idp.issuer, idp.sso_url(self.headers.get("Host", "127.0.0.1")),
-                               idp.signer.cert_b64())
+            host = self.headers.get("Host", "127.0.0.1")
+            xml = metadata_xml(idp.issuer, idp.sso_url(host), idp.signer.cert_b64(),
+                               "http://%s%s/slo/saml" % (host, idp.base) if idp.slo else None)
             return self._send(200, xml, "application/xml; charset=utf-8")
         if path == idp.base + "/sso/saml":
             return self._sso(params)
@@ -101,7 +111,38 @@ class Handler(BaseHTTPRequestHandler):
             return self._login(params)
         if path == idp.base + "/init" and not post:
             return self._init(params)
+        if idp.slo and path == idp.base + "/slo/saml" and not post:
+            return self._slo(urlsplit(self.path).query)
+        if idp.slo and path == idp.base + "/slo/init" and not post:
+            url, _ = saml_logout.logout_request_url(idp.sp_slo_url, idp.issuer, params.get("name_id", ""),
+                                                    params.get("session_index"), idp.key_path)
+            return self._redirect(url)
+        if idp.slo and path == idp.base + "/slo/log" and not post:
+            return self._send(200, json.dumps(idp.logouts), "application/json")
         return self._send(404, "not found\n")
+
+    def _redirect(self, url):
+        self.send_response(302)
+        self.send_header("Location", url)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _slo(self, query):
+        """The SP's LogoutRequest: checked, recorded, answered with a signed LogoutResponse."""
+        root, sig_ok = saml_logout.read_redirect(query, self.idp.sp_cert)
+        ns = {"samlp": saml_logout.SAMLP, "saml": saml_logout.SAML}
+        entry = {"id": root.get("ID"), "name_id": root.findtext("saml:NameID", namespaces=ns),
+                 "session_index": root.findtext("samlp:SessionIndex", namespaces=ns),
+                 "issuer": root.findtext("saml:Issuer", namespaces=ns), "signature_ok": sig_ok,
+                 "destination": root.get("Destination")}
+        entry["kind"] = etree.QName(root).localname
+        self.idp.logouts.append(entry)
+        if entry["kind"] == "LogoutResponse":  # the SP's answer to our own LogoutRequest
+            return self._send(200 if sig_ok is not False else 400, "logged out\n")
+        if sig_ok is False:
+            return self._send(400, "LogoutRequest signature does not verify\n")
+        self._redirect(saml_logout.logout_response_url(self.idp.sp_slo_url, self.idp.issuer, entry["id"],
+                                                       self.idp.key_path))
 
     def _sso(self, params):
         if not params.get("SAMLRequest"):
@@ -163,6 +204,8 @@ def parse_args(argv):
     p.add_argument("--app-id", default=saml.DEFAULT_APP_ID)
     p.add_argument("--sp-entity-id", required=True, help="the SP entity id (Audience)")
     p.add_argument("--acs-url", required=True, help="the SP ACS URL (Destination, Recipient)")
+    p.add_argument("--slo", action="store_true", help="offer Single Logout (metadata + /slo endpoints)")
+    p.add_argument("--sp-cert", default=None, help="the SP certificate, to verify its LogoutRequests")
     p.add_argument("--session-not-on-or-after-seconds", type=int, default=None,
                    help="add AuthnStatement SessionNotOnOrAfter = now + S")
     return p.parse_args(argv)
@@ -171,7 +214,8 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     idp = Idp(saml.Signer(args.key, args.cert), load_users(args.users), args.app_id,
-              args.sp_entity_id, args.acs_url, args.session_not_on_or_after_seconds)
+              args.sp_entity_id, args.acs_url, args.session_not_on_or_after_seconds,
+              slo=args.slo, sp_cert=args.sp_cert, key_path=args.key)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     server.idp = idp

@@ -14,7 +14,7 @@ def _e(value):
     return html.escape(str(value), quote=True)
 
 
-def metadata_xml(issuer, sso_url, cert_b64):
+def metadata_xml(issuer, sso_url, cert_b64, slo_url=None):
     """IdP metadata shaped like Okta's (crewjam fixture): signing key, two NameID formats, POST + Redirect SSO."""
     return ("""<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="%(issuer)s">
@@ -26,14 +26,16 @@ def metadata_xml(issuer, sso_url, cert_b64):
 </ds:X509Data>
 </ds:KeyInfo>
 </md:KeyDescriptor>
-<md:NameIDFormat>%(unspec)s</md:NameIDFormat>
+%(slo)s<md:NameIDFormat>%(unspec)s</md:NameIDFormat>
 <md:NameIDFormat>%(email)s</md:NameIDFormat>
 <md:SingleSignOnService Binding="%(post)s" Location="%(sso)s"/>
 <md:SingleSignOnService Binding="%(redirect)s" Location="%(sso)s"/>
 </md:IDPSSODescriptor>
 </md:EntityDescriptor>
 """ % {"issuer": _e(issuer), "cert": cert_b64, "unspec": NAMEID_UNSPECIFIED, "email": NAMEID_EMAIL,
-       "post": POST_BINDING, "redirect": REDIRECT_BINDING, "sso": _e(sso_url)}).encode("utf-8")
+       "post": POST_BINDING, "redirect": REDIRECT_BINDING, "sso": _e(sso_url),
+       "slo": ('<md:SingleLogoutService Binding="%s" Location="%s"/>\n' % (REDIRECT_BINDING, _e(slo_url))
+               if slo_url else "")}).encode("utf-8")
 
 
 _CSS = """

@@ -1,0 +1,138 @@
+/*
+ * <endpoint>/logout: local logout, and Single Logout with the IdP when its
+ * metadata names a SingleLogoutService and the SP has a key to sign with.
+ *   - no SAML parameter: end the local session; with SLO, send the browser to
+ *     the IdP with a signed LogoutRequest, whose answer comes back here;
+ *   - SAMLResponse: the IdP's answer to our LogoutRequest;
+ *   - SAMLRequest: the IdP ends a session itself (IdP-initiated logout).
+ */
+#include <string.h>
+
+#include "http_core.h"
+#include "http_protocol.h"
+#include "apr_strings.h"
+
+#include "flexsaml_glue.h"
+#include "logout.h"
+
+static const char *index_key(request_rec *r, const char *name_id, const char *session_index)
+{
+    return apr_pstrcat(r->pool, name_id, "\n", session_index ? session_index : "", NULL);
+}
+
+void flexsaml_slo_remember(request_rec *r, const flexsaml_srv_cfg *c, const flexsaml_session *s,
+                           const char *session_id)
+{
+    const flexsaml_idp *idp = flexsaml_sp_idp(c->sp);
+
+    /* Only an IdP that can send LogoutRequests needs to find a session
+     * from its NameID and SessionIndex. */
+    if (!idp->slo_url)
+        return;
+    flexsaml_store_put(c->store, r, FLEXSAML_KEY_INDEX,
+                       index_key(r, s->ident.name_id, s->ident.session_index), s->expires,
+                       session_id, strlen(session_id));
+    flexsaml_store_put(c->store, r, FLEXSAML_KEY_INDEX, index_key(r, s->ident.name_id, NULL),
+                       s->expires, session_id, strlen(session_id));
+}
+
+static int idp_logout_request(request_rec *r, const flexsaml_srv_cfg *c,
+                              const flexsaml_logout_msg *m)
+{
+    const flexsaml_idp *idp = flexsaml_sp_idp(c->sp);
+    const char *sid = NULL, *url, *err;
+    int ended = 0;
+
+    if (!m->name_id || !*m->name_id)
+        return flexsaml_refuse(r, HTTP_BAD_REQUEST, "bad_response",
+                               "the IdP's LogoutRequest names no NameID", NULL);
+    if (flexsaml_store_get(c->store, r, FLEXSAML_KEY_INDEX,
+                           index_key(r, m->name_id, m->session_index), &sid, NULL) == APR_SUCCESS) {
+        flexsaml_store_remove(c->store, r, FLEXSAML_KEY_SESSION, sid);
+        ended = 1;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "flexsaml: IdP-initiated logout of %s (SessionIndex %s): %s", m->name_id,
+                  m->session_index ? m->session_index : "none",
+                  ended ? "session ended" : "no such session here");
+    err = flexsaml_logout_response_url(r->pool, idp->slo_url, c->sp_entity_id, m->id, 1,
+                                       m->relay_state, c->sp_key_pem, &url);
+    if (err)
+        return flexsaml_refuse(r, HTTP_INTERNAL_SERVER_ERROR, "internal", err, NULL);
+    return flexsaml_see_other(r, url);
+}
+
+static int idp_logout_response(request_rec *r, const flexsaml_srv_cfg *c,
+                               const flexsaml_logout_msg *m)
+{
+    const char *to = NULL;
+
+    if (!m->in_response_to || flexsaml_store_get(c->store, r, FLEXSAML_KEY_REQUEST,
+                                                 m->in_response_to, &to, NULL) != APR_SUCCESS)
+        return flexsaml_refuse(r, HTTP_BAD_REQUEST, "unknown_request",
+                               "the LogoutResponse answers no logout of ours", NULL);
+    flexsaml_store_remove(c->store, r, FLEXSAML_KEY_REQUEST, m->in_response_to);
+    ap_log_rerror(APLOG_MARK, m->success ? APLOG_INFO : APLOG_WARNING, 0, r,
+                  "flexsaml: single logout %s at the IdP (%s)",
+                  m->success ? "completed" : "not completed", m->status ? m->status : "no status");
+    return flexsaml_see_other(r, flexsaml_safe_target(r, to) ? to : c->default_url);
+}
+
+int flexsaml_logout_endpoint(request_rec *r, const flexsaml_srv_cfg *c)
+{
+    const flexsaml_idp *idp = flexsaml_sp_idp(c->sp);
+    const char *args = r->args ? r->args : "";
+    const char *to, *id, *err, *url, *req_id, *stored;
+    flexsaml_session *s = NULL;
+    apr_size_t len;
+
+    if (strstr(args, "SAMLResponse=") || strstr(args, "SAMLRequest=")) {
+        flexsaml_logout_msg m;
+        if (!idp->slo_url || !c->sp_key_pem)
+            return flexsaml_refuse(r, HTTP_BAD_REQUEST, "bad_response",
+                                   "a SAML logout message, but single logout is not configured",
+                                   NULL);
+        if ((err = flexsaml_logout_read(r->pool, args, idp->certs_b64, &m)) != NULL)
+            return flexsaml_refuse(r, HTTP_BAD_REQUEST,
+                                   strstr(err, "signature") || strstr(err, "signed")
+                                       ? "signature_invalid"
+                                       : "bad_response",
+                                   err, NULL);
+        if (!m.issuer || strcmp(m.issuer, idp->entity_id) != 0)
+            return flexsaml_refuse(r, HTTP_BAD_REQUEST, "issuer_mismatch",
+                                   "the logout message comes from another issuer", NULL);
+        return m.is_request ? idp_logout_request(r, c, &m) : idp_logout_response(r, c, &m);
+    }
+
+    to = flexsaml_safe_target(r, flexsaml_form_value(r, args, "ReturnTo"));
+    if (!to)
+        to = c->default_url;
+    id = flexsaml_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"), c->cookie_name);
+    if (id && flexsaml_session_id_valid(id) &&
+        flexsaml_store_get(c->store, r, FLEXSAML_KEY_SESSION, id, &stored, &len) == APR_SUCCESS)
+        s = flexsaml_session_decode(r->pool, stored, len);
+    if (id && flexsaml_session_id_valid(id))
+        flexsaml_store_remove(c->store, r, FLEXSAML_KEY_SESSION, id);
+    flexsaml_set_cookie(r, c->cookie_name, "", 1);
+    if (!s || !idp->slo_url || !c->sp_key_pem) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "flexsaml: local logout%s",
+                      s ? "" : " (no session)");
+        return flexsaml_see_other(r, to);
+    }
+    err = flexsaml_logout_request_url(r->pool, idp->slo_url, c->sp_entity_id, s->ident.name_id,
+                                      s->ident.session_index, NULL, c->sp_key_pem, &url, &req_id);
+    if (!err && flexsaml_store_put(c->store, r, FLEXSAML_KEY_REQUEST, req_id,
+                                   apr_time_now() + apr_time_from_sec(c->request_ttl), to,
+                                   strlen(to)) != APR_SUCCESS)
+        err = "the session store cannot keep the logout request";
+    if (err) {
+        /* The local session is gone either way; say why SLO did not run. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "flexsaml: local logout of %s; single logout not sent: %s", s->ident.name_id,
+                      err);
+        return flexsaml_see_other(r, to);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "flexsaml: logout of %s, single logout sent to %s",
+                  s->ident.name_id, idp->slo_url);
+    return flexsaml_see_other(r, url);
+}

@@ -1,0 +1,129 @@
+"""Single Logout with the IdP: SP-initiated (a signed LogoutRequest, the
+IdP's signed LogoutResponse), IdP-initiated, and refusals of forged logout
+messages."""
+import os
+from urllib.parse import urlparse, parse_qs
+
+import pytest
+import requests
+
+import harness
+from conftest import Site
+from harness import saml
+
+import saml_logout
+
+
+@pytest.fixture(scope="module")
+def slo(keys):
+    site = Site(keys, "FlexSAMLSPCertificateFile %s\nFlexSAMLSPPrivateKeyFile %s" % (
+        keys["cert"], keys["key"]), name="slo")
+    site.idp.args += ["--slo", "--sp-cert", keys["cert"]]
+    site.idp.start()
+    md = requests.get(site.idp.metadata_url).text
+    assert "SingleLogoutService" in md
+    path = os.path.join(site.apache.root, "conf", "idp-metadata.xml")
+    open(path, "w").write(md)
+    text = open(site.apache.conf_path).read()
+    text = "\n".join(l for l in text.splitlines()
+                     if not l.startswith(("FlexSAMLIdPCertificateFile", "FlexSAMLIdPSSOURL", "FlexSAMLIdPIssuer")))
+    open(site.apache.conf_path, "w").write(text + "\nFlexSAMLIdPMetadataFile %s\n" % path)
+    site.apache.start()
+    site.slo_url = site.idp.sso_url.replace("/sso/saml", "/slo/saml")
+    yield site
+    site.stop()
+
+
+def idp_log(site):
+    return requests.get(site.idp.sso_url.replace("/sso/saml", "/slo/log")).json()
+
+
+def test_sp_metadata_announces_single_logout(slo):
+    md = requests.get(slo.base + "/flexsaml/metadata").text
+    assert 'SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" ' \
+           'Location="%s/flexsaml/logout"' % slo.base in md
+
+
+def test_sp_initiated_single_logout(slo):
+    s, r = slo.login(user="sam")
+    assert r.status_code == 303
+    r = s.get(slo.base + "/flexsaml/logout?ReturnTo=/index.html", allow_redirects=False)
+    assert r.status_code == 303
+    loc = r.headers["Location"]
+    assert loc.startswith(slo.slo_url + "?SAMLRequest=") and "&Signature=" in loc
+    assert "Max-Age=0" in r.headers["Set-Cookie"]
+    back = s.get(loc, allow_redirects=False)             # the IdP answers...
+    assert back.status_code == 302
+    entry = idp_log(slo)[-1]
+    assert entry["signature_ok"] is True and entry["name_id"] == "sam.supervisor@example.com"
+    assert entry["session_index"] and entry["destination"] == slo.slo_url
+    assert entry["issuer"] == slo.entity
+    done = s.get(back.headers["Location"], allow_redirects=False)  # ...and we finish
+    assert done.status_code == 303 and done.headers["Location"] == "/index.html"
+    assert s.get(slo.base + "/protected/", allow_redirects=False).status_code == 302
+    assert "single logout completed" in slo.apache.error_log()
+
+
+def test_idp_initiated_logout_ends_the_matching_session(slo):
+    s = requests.Session()
+    assert slo.post(slo.response("alice", session_index="sess-alice-1"), session=s).status_code == 303
+    other = requests.Session()
+    assert slo.post(slo.response("alice", session_index="sess-alice-2"), session=other).status_code == 303
+    r = requests.get(slo.idp.sso_url.replace("/sso/saml", "/slo/init"),
+                     params={"name_id": "alice.agent@example.com", "session_index": "sess-alice-1"},
+                     allow_redirects=False)
+    to_sp = requests.get(r.headers["Location"], allow_redirects=False)
+    assert to_sp.status_code == 303 and to_sp.headers["Location"].startswith(slo.slo_url + "?SAMLResponse=")
+    assert requests.get(to_sp.headers["Location"]).status_code == 200
+    assert idp_log(slo)[-1]["signature_ok"] is True and idp_log(slo)[-1]["kind"] == "LogoutResponse"
+    assert s.get(slo.base + "/protected/", allow_redirects=False).status_code == 302
+    assert other.get(slo.base + "/protected/", allow_redirects=False).status_code == 200
+
+
+def test_forged_logout_messages_are_refused(slo, keys):
+    s, _ = slo.login(user="ada")
+    # Signed by another key.
+    url, _ = saml_logout.logout_request_url(slo.base + "/flexsaml/logout", harness.ISSUER,
+                                            "ada.admin@example.com", None,
+                                            os.path.join(keys["dir"], "attacker.key"))
+    r = requests.get(url, allow_redirects=False)
+    assert r.status_code == 400 and "signature_invalid" in r.text
+    # Unsigned.
+    r = requests.get(url.split("&SigAlg=")[0], allow_redirects=False)
+    assert r.status_code == 400 and "signature_invalid" in r.text
+    # A LogoutResponse to a request we never sent.
+    url = saml_logout.logout_response_url(slo.base + "/flexsaml/logout", harness.ISSUER, "_never",
+                                          keys["key"])
+    r = requests.get(url, allow_redirects=False)
+    assert r.status_code == 400 and "unknown_request" in r.text
+    assert s.get(slo.base + "/protected/", allow_redirects=False).status_code == 200
+
+
+def test_without_slo_logout_is_local(site):
+    s, _ = site.login(user="alice")
+    r = s.get(site.base + "/flexsaml/logout", allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"] == "/"
+
+
+def test_deflate_bomb_on_the_redirect_binding_stops_at_the_cap(slo, keys):
+    """A logout message that inflates to 3 MB (under the 8 KB request line) is refused after 64 KiB, even
+    when correctly signed; the server keeps answering."""
+    import base64
+    import zlib
+    from urllib.parse import quote
+    import xmlsec
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    bomb = c.compress(b"<samlp:LogoutResponse xmlns:samlp='urn:oasis:names:tc:SAML:2.0:protocol'>" +
+                      b" " * (3 * 1024 * 1024)) + c.flush()
+    query = "SAMLResponse=%s&SigAlg=%s" % (quote(base64.b64encode(bomb).decode(), safe=""),
+                                            quote(saml_logout.RSA_SHA256, safe=""))
+    ctx = xmlsec.SignatureContext()
+    ctx.key = xmlsec.Key.from_file(keys["key"], xmlsec.constants.KeyDataFormatPem)
+    sig = ctx.sign_binary(query.encode(), xmlsec.constants.TransformRsaSha256)
+    url = slo.base + "/flexsaml/logout?" + query + "&Signature=" + quote(base64.b64encode(sig).decode(), safe="")
+    assert len(url) < 8000
+    mark = slo.apache.log_mark()
+    r = requests.get(url, allow_redirects=False)
+    assert r.status_code == 400 and "bad_response" in r.text
+    assert "over 64 KiB" in slo.apache.log_since(mark)
+    assert requests.get(slo.base + "/index.html").status_code == 200
