@@ -31,12 +31,7 @@ static void flexsaml_register_hooks(apr_pool_t *p)
 }
 
 AP_DECLARE_MODULE(flexsaml) = {
-    STANDARD20_MODULE_STUFF,
-    flexsaml_create_dir_cfg,
-    flexsaml_merge_dir_cfg,
-    flexsaml_create_srv_cfg,
-    flexsaml_merge_srv_cfg,
-    flexsaml_cmds,
-    flexsaml_register_hooks,
-    AP_MODULE_FLAG_NONE,
+    STANDARD20_MODULE_STUFF, flexsaml_create_dir_cfg, flexsaml_merge_dir_cfg,
+    flexsaml_create_srv_cfg, flexsaml_merge_srv_cfg,  flexsaml_cmds,
+    flexsaml_register_hooks, AP_MODULE_FLAG_NONE,
 };

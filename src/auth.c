@@ -91,8 +91,9 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
     apr_status_t rv;
 
     if (wants_json(r)) {
-        const char *login = apr_pstrcat(r->pool, flexsaml_endpoint_url(r, "/login"), "?ReturnTo=",
-                                        apr_pescape_urlencoded(r->pool, return_to), NULL);
+        const char *login =
+            apr_pstrcat(r->pool, flexsaml_endpoint_url(r, "/login"),
+                        "?ReturnTo=", apr_pescape_urlencoded(r->pool, return_to), NULL);
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         ap_custom_response(r, HTTP_UNAUTHORIZED,
                            apr_pstrcat(r->pool, "{\"error\":\"login_required\",\"login_url\":\"",

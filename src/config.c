@@ -98,7 +98,8 @@ void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     c->max_body = PICK_INT(max_body);
     c->allow_sha1 = PICK_INT(allow_sha1);
     c->require_flex_role = PICK_INT(require_flex_role);
-    c->roles.unknown = (int)add->roles.unknown != FLEXSAML_UNSET ? add->roles.unknown : base->roles.unknown;
+    c->roles.unknown =
+        (int)add->roles.unknown != FLEXSAML_UNSET ? add->roles.unknown : base->roles.unknown;
     c->roles.map = apr_hash_overlay(p, add->roles.map, base->roles.map);
     c->claims = PICK(claims);
     c->max_attr_bytes = PICK(max_attr_bytes);
@@ -234,8 +235,7 @@ static const char *set_lifetime(cmd_parms *cmd, void *dummy, const char *arg)
     if (err)
         return err;
     if (v < 1 || v > 366 * 86400)
-        return apr_psprintf(cmd->pool, "%s must be between 1 second and 366 days",
-                            cmd->cmd->name);
+        return apr_psprintf(cmd->pool, "%s must be between 1 second and 366 days", cmd->cmd->name);
     *(apr_interval_time_t *)((char *)cfg_of(cmd) + (apr_size_t)cmd->info) = apr_time_from_sec(v);
     return NULL;
 }
@@ -469,8 +469,8 @@ const command_rec flexsaml_cmds[] = {
                  "Accept IdP-initiated (unsolicited) logins (default on)"),
     AP_INIT_TAKE1("FlexSAMLDefaultURL", set_string, OFF(default_url), RSRC_CONF,
                   "Where a login lands without a usable RelayState (default /)"),
-    AP_INIT_FLAG("FlexSAMLRequireSignedResponse", set_flag, OFF(require_signed_response),
-                 RSRC_CONF, "Refuse responses whose Response element is unsigned (default on)"),
+    AP_INIT_FLAG("FlexSAMLRequireSignedResponse", set_flag, OFF(require_signed_response), RSRC_CONF,
+                 "Refuse responses whose Response element is unsigned (default on)"),
     AP_INIT_TAKE1("FlexSAMLClockSkew", set_skew, NULL, RSRC_CONF,
                   "Allowed clock difference with the IdP in seconds (default 60, at most 300)"),
     AP_INIT_TAKE1("FlexSAMLSessionCache", set_string, OFF(cache_spec), RSRC_CONF,
@@ -518,8 +518,8 @@ const command_rec flexsaml_cmds[] = {
                   "CA certificates that verify the metadata URL (default: the system's)"),
     AP_INIT_TAKE1("FlexSAMLIdPMetadataCache", set_file, OFF(idp_metadata_cache), RSRC_CONF,
                   "File keeping the last good metadata, used when the URL cannot be reached"),
-    AP_INIT_TAKE1("FlexSAMLIdPMetadataRefresh", set_lifetime, OFF(idp_metadata_refresh),
-                  RSRC_CONF, "How often the metadata URL is fetched again (default 24h)"),
+    AP_INIT_TAKE1("FlexSAMLIdPMetadataRefresh", set_lifetime, OFF(idp_metadata_refresh), RSRC_CONF,
+                  "How often the metadata URL is fetched again (default 24h)"),
     AP_INIT_TAKE1("FlexSAMLCertExpiryWarning", set_lifetime, OFF(cert_expiry_warning), RSRC_CONF,
                   "Warn when the IdP signing certificate expires within this (default 30d)"),
     FLEXSAML_TASKROUTER_COMMANDS{NULL}};
@@ -625,15 +625,14 @@ static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, apr_hash_
     c->policy.user_attribute = c->user_attribute;
 
     /* Virtual hosts that inherit one SP unchanged share one Lasso server. */
-    key = apr_psprintf(p, "%s|%s|%s|%s|%s|%s|%s|%d%d%d%d%d|%pp|%" APR_SIZE_T_FMT "|%s|%pp",
-                       c->sp_entity_id, c->idp_metadata_file ? c->idp_metadata_file : "",
-                       c->idp_cert_file ? c->idp_cert_file : "",
-                       c->idp_sso_url ? c->idp_sso_url : "", c->idp_issuer ? c->idp_issuer : "",
-                       c->sp_cert_file ? c->sp_cert_file : "", c->sp_key_file ? c->sp_key_file : "",
-                       c->require_signed_response, c->allow_sha1, c->clock_skew,
-                       c->require_flex_role, (int)c->roles.unknown, (void *)c->roles.map,
-                       c->max_attr_bytes, c->user_attribute ? c->user_attribute : "",
-                       (void *)c->claims);
+    key = apr_psprintf(
+        p, "%s|%s|%s|%s|%s|%s|%s|%d%d%d%d%d|%pp|%" APR_SIZE_T_FMT "|%s|%pp", c->sp_entity_id,
+        c->idp_metadata_file ? c->idp_metadata_file : "", c->idp_cert_file ? c->idp_cert_file : "",
+        c->idp_sso_url ? c->idp_sso_url : "", c->idp_issuer ? c->idp_issuer : "",
+        c->sp_cert_file ? c->sp_cert_file : "", c->sp_key_file ? c->sp_key_file : "",
+        c->require_signed_response, c->allow_sha1, c->clock_skew, c->require_flex_role,
+        (int)c->roles.unknown, (void *)c->roles.map, c->max_attr_bytes,
+        c->user_attribute ? c->user_attribute : "", (void *)c->claims);
     if ((c->sp = apr_hash_get(built, key, APR_HASH_KEY_STRING)) != NULL)
         return OK;
     if ((rc = flexsaml_idp_load(p, s, c, &idp)) != OK)
@@ -643,7 +642,8 @@ static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, apr_hash_
     if (c->sp_cert_file &&
         (err = flexsaml_read_file(p, c->sp_cert_file, 64 * 1024, &cert, NULL)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLSPCertificateFile %s %s", c->sp_cert_file, err);
-    if (c->sp_key_file && (err = flexsaml_read_file(p, c->sp_key_file, 64 * 1024, &pkey, NULL)) != NULL)
+    if (c->sp_key_file &&
+        (err = flexsaml_read_file(p, c->sp_key_file, 64 * 1024, &pkey, NULL)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLSPPrivateKeyFile %s %s", c->sp_key_file, err);
     if ((err = flexsaml_sp_create(p, &c->policy, idp, cert, pkey, &sp)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLSPEntityID %s: %s", c->sp_entity_id, err);
@@ -668,7 +668,8 @@ static const char *read_secret(apr_pool_t *p, const char *src, const char **out)
         if (!v || !*v)
             return apr_psprintf(p, "environment variable %s is not set", src + 4);
     } else {
-        if ((err = flexsaml_read_file(p, !strncmp(src, "file:", 5) ? src + 5 : src, 4096, &v, NULL)))
+        if ((err =
+                 flexsaml_read_file(p, !strncmp(src, "file:", 5) ? src + 5 : src, 4096, &v, NULL)))
             return err;
     }
     n = strlen(v);

@@ -16,8 +16,8 @@
 const char *flexsaml_safe_target(request_rec *r, const char *candidate)
 {
     const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
-    const char *t = candidate ? flexsaml_redirect_target(r->pool, candidate, flexsaml_public_host(r),
-                                                         c->redirect_hosts)
+    const char *t = candidate ? flexsaml_redirect_target(r->pool, candidate,
+                                                         flexsaml_public_host(r), c->redirect_hosts)
                               : NULL;
     return t;
 }
@@ -83,12 +83,10 @@ static int read_body(request_rec *r, apr_off_t max, const char **out)
             used += (apr_size_t)got;
             if (used > (apr_size_t)max) {
                 r->connection->keepalive = AP_CONN_CLOSE;
-                return flexsaml_refuse(r, HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
-                                       apr_psprintf(r->pool,
-                                                    "chunked POST body over %" APR_OFF_T_FMT
-                                                    " bytes",
-                                                    max),
-                                       NULL);
+                return flexsaml_refuse(
+                    r, HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                    apr_psprintf(r->pool, "chunked POST body over %" APR_OFF_T_FMT " bytes", max),
+                    NULL);
             }
         }
         if (got < 0)
@@ -117,8 +115,7 @@ void flexsaml_set_cookie(request_rec *r, const char *name, const char *value, in
     apr_table_add(r->err_headers_out, "Set-Cookie",
                   apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", name, value,
                                https ? "; Secure" : "",
-                               expire ? "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
-                                      : ""));
+                               expire ? "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT" : ""));
 }
 
 int flexsaml_see_other(request_rec *r, const char *target)
@@ -201,8 +198,8 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
     if (!b64 || !*b64)
         return flexsaml_refuse(r, HTTP_BAD_REQUEST, "no_response", "no SAMLResponse in the POST",
                                NULL);
-    flexsaml_sp_process_response(r->pool, c->sp, b64, strlen(b64),
-                                 flexsaml_acs_url(r), apr_time_now(), &res);
+    flexsaml_sp_process_response(r->pool, c->sp, b64, strlen(b64), flexsaml_acs_url(r),
+                                 apr_time_now(), &res);
     if (res.unknown_roles && res.unknown_roles->nelts)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "flexsaml: unknown role values (FlexSAMLUnknownRoles %s): %s id=%s",
@@ -212,18 +209,18 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
                       flexsaml_roles_join(r->pool, res.unknown_roles, ","),
                       flexsaml_correlation_id(r));
     if (res.reason)
-        return flexsaml_refuse(r, !strcmp(res.reason, "no_role") ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST,
+        return flexsaml_refuse(r,
+                               !strcmp(res.reason, "no_role") ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST,
                                res.reason, res.detail, res.hint);
 
-    replay_key = apr_pstrcat(r->pool, flexsaml_sp_idp(c->sp)->entity_id, "|",
-                             res.assertion_id, NULL);
-    rv = flexsaml_store_once(c->store, r, FLEXSAML_KEY_ASSERTION, replay_key,
-                             res.assertion_expires);
+    replay_key =
+        apr_pstrcat(r->pool, flexsaml_sp_idp(c->sp)->entity_id, "|", res.assertion_id, NULL);
+    rv =
+        flexsaml_store_once(c->store, r, FLEXSAML_KEY_ASSERTION, replay_key, res.assertion_expires);
     if (rv == APR_EEXIST)
-        return flexsaml_refuse(r, HTTP_BAD_REQUEST, "replayed",
-                               apr_psprintf(r->pool, "assertion %s was already used",
-                                            res.assertion_id),
-                               NULL);
+        return flexsaml_refuse(
+            r, HTTP_BAD_REQUEST, "replayed",
+            apr_psprintf(r->pool, "assertion %s was already used", res.assertion_id), NULL);
     if (rv != APR_SUCCESS)
         return flexsaml_store_unavailable(r, rv, "record the assertion id");
 

@@ -22,34 +22,71 @@ typedef struct {
 } reason_text;
 
 static const reason_text reasons[] = {
-    {"no_response", "No sign-in response", "The sign-in page received no SAMLResponse. Start again from the page you wanted to open."},
-    {"bad_base64", "Unreadable sign-in response", "The sign-in response was damaged on the way. Start again from the page you wanted to open."},
-    {"bad_xml", "Unreadable sign-in response", "The sign-in response is not a well-formed SAML document."},
+    {"no_response", "No sign-in response",
+     "The sign-in page received no SAMLResponse. Start again from the page you wanted to open."},
+    {"bad_base64", "Unreadable sign-in response",
+     "The sign-in response was damaged on the way. Start again from the page you wanted to open."},
+    {"bad_xml", "Unreadable sign-in response",
+     "The sign-in response is not a well-formed SAML document."},
     {"bad_response", "Unreadable sign-in response", "The sign-in response could not be processed."},
-    {"body_too_large", "Sign-in response too large", "The sign-in response is larger than this server accepts."},
-    {"encrypted_assertion", "Encrypted assertion not supported", "The identity provider encrypted the assertion. In Okta, open this app's SAML Settings and set Assertion Encryption to Unencrypted."},
+    {"body_too_large", "Sign-in response too large",
+     "The sign-in response is larger than this server accepts."},
+    {"encrypted_assertion", "Encrypted assertion not supported",
+     "The identity provider encrypted the assertion. In Okta, open this app's SAML Settings and "
+     "set Assertion Encryption to Unencrypted."},
     {"missing_assertion", "No assertion", "The sign-in response carries no assertion."},
-    {"multiple_assertions", "Several assertions", "The sign-in response carries more than one assertion, which is refused."},
-    {"signature_missing", "Unsigned sign-in response", "The sign-in response is not signed as required. In Okta, set both Response and Assertion Signature to Signed."},
-    {"signature_invalid", "Invalid signature", "The signature of the sign-in response does not verify with the configured IdP certificate. If Okta rotated its certificate, update FlexSAMLIdPCertificateFile."},
-    {"algorithm_refused", "Weak signature algorithm", "The sign-in response is signed with an algorithm this server refuses. In Okta, choose RSA-SHA256."},
-    {"issuer_mismatch", "Unknown identity provider", "The sign-in response comes from an issuer other than the configured FlexSAMLIdPIssuer."},
-    {"audience_mismatch", "Response meant for another application", "The sign-in response is addressed to another application. In Okta, the Audience URI must equal FlexSAMLSPEntityID."},
-    {"recipient_mismatch", "Response meant for another address", "The sign-in response names another Recipient. In Okta, the Single sign-on URL must be this server's ACS URL."},
-    {"destination_mismatch", "Response meant for another address", "The sign-in response names another Destination. In Okta, the Single sign-on URL must be this server's ACS URL."},
-    {"expired", "Sign-in response expired", "The sign-in response is too old. Start again; if it keeps happening, check this server's clock."},
-    {"not_yet_valid", "Sign-in response not yet valid", "The sign-in response is dated in the future. Check this server's clock."},
-    {"replayed", "Sign-in response already used", "This sign-in response was already used once. Start again from the page you wanted to open."},
-    {"unknown_request", "Unknown sign-in request", "The sign-in response answers a request this server did not make, or one that expired. Start again from the page you wanted to open."},
-    {"unsolicited", "Unsolicited sign-in refused", "This server accepts only sign-ins that it started (FlexSAMLIdPInitiated off). Start from the page you wanted to open."},
-    {"status_not_success", "Sign-in refused by the identity provider", "The identity provider did not sign you in."},
-    {"missing_claim", "Missing attribute", "The sign-in response lacks an attribute this server needs."},
-    {"bad_claim", "Invalid attribute", "An attribute of the sign-in response holds control characters, which are refused."},
-    {"claim_too_large", "Attribute too large", "The attributes of the sign-in response exceed FlexSAMLMaxAttributeBytes."},
-    {"no_role", "No Flex role", "Your account has no Flex role (agent, supervisor or admin). In Okta: Directory, People, your user, Profile, User type; list several roles separated by commas."},
-    {"session_store", "Session store unavailable", "The session store cannot be reached. Try again in a moment."},
-    {"method_not_allowed", "Method not allowed", "This address accepts only the sign-in response, sent with POST."},
-    {"internal", "Sign-in unavailable", "The sign-in could not be completed because of a server error."},
+    {"multiple_assertions", "Several assertions",
+     "The sign-in response carries more than one assertion, which is refused."},
+    {"signature_missing", "Unsigned sign-in response",
+     "The sign-in response is not signed as required. In Okta, set both Response and Assertion "
+     "Signature to Signed."},
+    {"signature_invalid", "Invalid signature",
+     "The signature of the sign-in response does not verify with the configured IdP certificate. "
+     "If Okta rotated its certificate, update FlexSAMLIdPCertificateFile."},
+    {"algorithm_refused", "Weak signature algorithm",
+     "The sign-in response is signed with an algorithm this server refuses. In Okta, choose "
+     "RSA-SHA256."},
+    {"issuer_mismatch", "Unknown identity provider",
+     "The sign-in response comes from an issuer other than the configured FlexSAMLIdPIssuer."},
+    {"audience_mismatch", "Response meant for another application",
+     "The sign-in response is addressed to another application. In Okta, the Audience URI must "
+     "equal FlexSAMLSPEntityID."},
+    {"recipient_mismatch", "Response meant for another address",
+     "The sign-in response names another Recipient. In Okta, the Single sign-on URL must be this "
+     "server's ACS URL."},
+    {"destination_mismatch", "Response meant for another address",
+     "The sign-in response names another Destination. In Okta, the Single sign-on URL must be this "
+     "server's ACS URL."},
+    {"expired", "Sign-in response expired",
+     "The sign-in response is too old. Start again; if it keeps happening, check this server's "
+     "clock."},
+    {"not_yet_valid", "Sign-in response not yet valid",
+     "The sign-in response is dated in the future. Check this server's clock."},
+    {"replayed", "Sign-in response already used",
+     "This sign-in response was already used once. Start again from the page you wanted to open."},
+    {"unknown_request", "Unknown sign-in request",
+     "The sign-in response answers a request this server did not make, or one that expired. Start "
+     "again from the page you wanted to open."},
+    {"unsolicited", "Unsolicited sign-in refused",
+     "This server accepts only sign-ins that it started (FlexSAMLIdPInitiated off). Start from the "
+     "page you wanted to open."},
+    {"status_not_success", "Sign-in refused by the identity provider",
+     "The identity provider did not sign you in."},
+    {"missing_claim", "Missing attribute",
+     "The sign-in response lacks an attribute this server needs."},
+    {"bad_claim", "Invalid attribute",
+     "An attribute of the sign-in response holds control characters, which are refused."},
+    {"claim_too_large", "Attribute too large",
+     "The attributes of the sign-in response exceed FlexSAMLMaxAttributeBytes."},
+    {"no_role", "No Flex role",
+     "Your account has no Flex role (agent, supervisor or admin). In Okta: Directory, People, your "
+     "user, Profile, User type; list several roles separated by commas."},
+    {"session_store", "Session store unavailable",
+     "The session store cannot be reached. Try again in a moment."},
+    {"method_not_allowed", "Method not allowed",
+     "This address accepts only the sign-in response, sent with POST."},
+    {"internal", "Sign-in unavailable",
+     "The sign-in could not be completed because of a server error."},
     {NULL, NULL, NULL}};
 
 static const reason_text *find_reason(const char *code)
@@ -116,8 +153,7 @@ int flexsaml_refuse_page(request_rec *r, int status, const char *code, const cha
     const char *page;
 
     page = apr_pstrcat(
-        r->pool,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>",
+        r->pool, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>",
         flexsaml_html(r->pool, t->title),
         "</title><style>body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d1d1f;"
         "margin:0}main{max-width:34rem;margin:4rem auto;background:#fff;padding:2rem 2.5rem;"

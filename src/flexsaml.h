@@ -62,9 +62,9 @@ const char *flexsaml_roles_join(apr_pool_t *p, const apr_array_header_t *set, co
 
 typedef struct {
     const char *name_id;
-    const char *full_name;  /* NULL when absent */
-    const char *email;      /* NULL when absent */
-    const char *image_url;  /* NULL when absent */
+    const char *full_name;     /* NULL when absent */
+    const char *email;         /* NULL when absent */
+    const char *image_url;     /* NULL when absent */
     apr_array_header_t *roles; /* role set, normalized */
     /* Every attribute of the assertion: name -> value, one apr_table_add
      * per AttributeValue, in document order. */
@@ -121,7 +121,7 @@ typedef struct {
 #define FLEXSAML_PASS_HEADERS 2
 
 typedef struct {
-    apr_array_header_t *claims; /* flexsaml_claim, defaults then FlexSAMLClaim */
+    apr_array_header_t *claims;  /* flexsaml_claim, defaults then FlexSAMLClaim */
     const char *roles_attribute; /* its claim exports the normalized role set */
     const char *separator;       /* joins multi-valued attributes; "," */
     int pass_as;                 /* FLEXSAML_PASS_* bits */

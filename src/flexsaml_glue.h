@@ -64,8 +64,7 @@ int flexsaml_handler(request_rec *r);
 
 /* ---- idp_source.c: fields, metadata file, or metadata URL refreshed ---- */
 struct flexsaml_srv_cfg;
-int flexsaml_idp_load(apr_pool_t *p, server_rec *s, struct flexsaml_srv_cfg *c,
-                      flexsaml_idp **idp);
+int flexsaml_idp_load(apr_pool_t *p, server_rec *s, struct flexsaml_srv_cfg *c, flexsaml_idp **idp);
 void flexsaml_idp_check_expiry(server_rec *s, const struct flexsaml_srv_cfg *c,
                                const flexsaml_idp *idp);
 void flexsaml_idp_refresh_child_init(apr_pool_t *pchild, server_rec *s);
@@ -90,8 +89,8 @@ typedef struct flexsaml_srv_cfg {
     int idp_initiated;
     const char *default_url;
     int require_signed_response;
-    int clock_skew;    /* seconds */
-    int request_ttl;   /* seconds a pending AuthnRequest stays valid */
+    int clock_skew;  /* seconds */
+    int request_ttl; /* seconds a pending AuthnRequest stays valid */
     const char *cache_spec;
     apr_interval_time_t session_lifetime;
     const char *cookie_name;
@@ -103,7 +102,7 @@ typedef struct flexsaml_srv_cfg {
     flexsaml_claims_conf *claims;
     apr_size_t max_attr_bytes;
     apr_size_t max_session_bytes;
-    const char *user_attribute; /* FlexSAMLUser; NULL = NameID */
+    const char *user_attribute;          /* FlexSAMLUser; NULL = NameID */
     apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *, or NULL */
     apr_array_header_t *passphrases;     /* FlexSAMLCryptoPassphrase sources */
     struct flexsaml_sealer *sealer;      /* built from them in check_config */
@@ -117,7 +116,7 @@ typedef struct flexsaml_srv_cfg {
     flexsaml_metrics *metrics; /* one segment for the whole server */
     const char *sp_cert_pem;   /* read once at startup, for metadata refreshes */
     const char *sp_key_pem;
-    apr_time_t idp_loaded;     /* when the current IdP description was taken */
+    apr_time_t idp_loaded; /* when the current IdP description was taken */
 } flexsaml_srv_cfg;
 
 typedef struct {

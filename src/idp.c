@@ -22,8 +22,8 @@
 
 static int is_b64_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/' || c == '=';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '=';
 }
 
 /* The base64 body of a PEM certificate, or the input itself when it is bare
@@ -88,8 +88,8 @@ const char *flexsaml_cert_parse(apr_pool_t *p, const char *pem, const char **b64
     if (!body)
         return "is not a PEM certificate (expected -----BEGIN CERTIFICATE-----)";
     /* Re-wrap so OpenSSL reads bare base64 as well as PEM. */
-    wrapped = apr_pstrcat(p, "-----BEGIN CERTIFICATE-----\n", body,
-                          "\n-----END CERTIFICATE-----\n", NULL);
+    wrapped = apr_pstrcat(p, "-----BEGIN CERTIFICATE-----\n", body, "\n-----END CERTIFICATE-----\n",
+                          NULL);
     bio = BIO_new_mem_buf(wrapped, -1);
     if (!bio)
         return "cannot be read (out of memory)";
@@ -150,8 +150,7 @@ static const char *idp_finish(apr_pool_t *p, flexsaml_idp *idp)
                            NULL);
     }
     if (idp->slo_url)
-        slo = apr_pstrcat(p, "<md:SingleLogoutService Binding=\"" BINDING_REDIRECT
-                             "\" Location=\"",
+        slo = apr_pstrcat(p, "<md:SingleLogoutService Binding=\"" BINDING_REDIRECT "\" Location=\"",
                           xml_escape(p, idp->slo_url), "\"/>", NULL);
     idp->metadata = apr_pstrcat(
         p,
@@ -163,8 +162,7 @@ static const char *idp_finish(apr_pool_t *p, flexsaml_idp *idp)
         keys, slo,
         "<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>"
         "<md:SingleSignOnService Binding=\"" BINDING_REDIRECT "\" Location=\"",
-        xml_escape(p, idp->sso_url),
-        "\"/></md:IDPSSODescriptor></md:EntityDescriptor>\n", NULL);
+        xml_escape(p, idp->sso_url), "\"/></md:IDPSSODescriptor></md:EntityDescriptor>\n", NULL);
     return NULL;
 }
 

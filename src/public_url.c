@@ -90,14 +90,13 @@ static public_base base_of(request_rec *r)
 
     if (from_trusted_proxy(r, c)) {
         const char *fwd = apr_table_get(r->headers_in, "Forwarded");
-        const char *proto = fwd ? forwarded_param(r->pool, fwd, "proto")
-                                : first_item(r->pool, apr_table_get(r->headers_in,
-                                                                    "X-Forwarded-Proto"));
-        const char *host = fwd ? forwarded_param(r->pool, fwd, "host")
-                               : first_item(r->pool, apr_table_get(r->headers_in,
-                                                                   "X-Forwarded-Host"));
-        if (proto && (!strcasecmp(proto, "http") || !strcasecmp(proto, "https")) &&
-            host_ok(host)) {
+        const char *proto =
+            fwd ? forwarded_param(r->pool, fwd, "proto")
+                : first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Proto"));
+        const char *host =
+            fwd ? forwarded_param(r->pool, fwd, "host")
+                : first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Host"));
+        if (proto && (!strcasecmp(proto, "http") || !strcasecmp(proto, "https")) && host_ok(host)) {
             b.scheme = !strcasecmp(proto, "https") ? "https" : "http";
             b.host = apr_pstrdup(r->pool, host);
             ap_str_tolower((char *)b.host);

@@ -61,8 +61,7 @@ const char *flexsaml_sealer_create(apr_pool_t *p, const apr_array_header_t *pass
         if (strlen(pass) < 16)
             return "a passphrase must have at least 16 characters";
         if (!PKCS5_PBKDF2_HMAC(pass, (int)strlen(pass), (const unsigned char *)SALT,
-                               (int)strlen(SALT), PBKDF2_ITERATIONS, EVP_sha256(), KEY_LEN,
-                               k->key))
+                               (int)strlen(SALT), PBKDF2_ITERATIONS, EVP_sha256(), KEY_LEN, k->key))
             return "key derivation failed";
         SHA256(k->key, KEY_LEN, md);
         memcpy(k->id, md, ID_LEN);
@@ -92,8 +91,7 @@ static int gcm(int enc, const seal_key *k, const unsigned char *nonce, const uns
 }
 
 const char *flexsaml_seal(apr_pool_t *p, const flexsaml_sealer *s, const char *aad,
-                          apr_size_t aad_len, const char *data, apr_size_t len,
-                          apr_size_t *out_len)
+                          apr_size_t aad_len, const char *data, apr_size_t len, apr_size_t *out_len)
 {
     const seal_key *k = &APR_ARRAY_IDX(s->keys, 0, seal_key);
     unsigned char *out;
@@ -132,8 +130,8 @@ const char *flexsaml_unseal(apr_pool_t *p, const flexsaml_sealer *s, const char 
             continue;
         out = apr_palloc(p, clen + 1);
         memcpy(tag, in + HEADER_LEN + clen, TAG_LEN);
-        if (!gcm(0, k, in + 2 + ID_LEN, (const unsigned char *)aad, aad_len, in + HEADER_LEN,
-                 clen, out, tag))
+        if (!gcm(0, k, in + 2 + ID_LEN, (const unsigned char *)aad, aad_len, in + HEADER_LEN, clen,
+                 out, tag))
             return NULL;
         out[clen] = '\0';
         *out_len = clen;

@@ -187,7 +187,8 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, c
     const flexsaml_sealer *sealer = sealer_of(r, kind);
 
     make_key(kind, id, key);
-    if (sealer && !(val = flexsaml_seal(r->pool, sealer, (const char *)key, KEY_LEN, val, len, &len)))
+    if (sealer &&
+        !(val = flexsaml_seal(r->pool, sealer, (const char *)key, KEY_LEN, val, len, &len)))
         return APR_EGENERAL;
     if (len > MAX_VALUE)
         return APR_ENOSPC;

@@ -40,17 +40,16 @@ static const char *shape_reason(const char *xml)
 
 #define RESP_OPEN                                                                                  \
     "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "                        \
-    "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"r1\">"                             \
-    "<samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/>"     \
+    "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"r1\">"                              \
+    "<samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/>"       \
     "</samlp:Status>"
 
 static void test_shape(void **state)
 {
     (void)state;
     assert_string_equal(shape_reason("not xml"), "bad_xml");
-    assert_string_equal(shape_reason("<!DOCTYPE x [<!ENTITY a \"b\">]>" RESP_OPEN
-                                     "</samlp:Response>"),
-                        "bad_xml");
+    assert_string_equal(
+        shape_reason("<!DOCTYPE x [<!ENTITY a \"b\">]>" RESP_OPEN "</samlp:Response>"), "bad_xml");
     assert_string_equal(shape_reason("<?pi x?>" RESP_OPEN "</samlp:Response>"), "bad_xml");
     assert_string_equal(shape_reason("<a/>"), "bad_xml");
     assert_string_equal(shape_reason(RESP_OPEN "</samlp:Response>"), "missing_assertion");
@@ -70,7 +69,8 @@ static void test_shape(void **state)
         "status_not_success");
     /* An unsigned single assertion has an acceptable shape; sp.c refuses it
      * for the missing signature. */
-    assert_string_equal(shape_reason(RESP_OPEN "<saml:Assertion ID=\"a\"/></samlp:Response>"), "ok");
+    assert_string_equal(shape_reason(RESP_OPEN "<saml:Assertion ID=\"a\"/></samlp:Response>"),
+                        "ok");
     /* A signature outside the Response and Assertion (XSW in Extensions). */
     assert_string_equal(
         shape_reason(RESP_OPEN "<samlp:Extensions><ds:Signature "
@@ -95,7 +95,8 @@ static void test_idp_fields(void **state)
 {
     flexsaml_idp *idp = NULL;
     (void)state;
-    assert_null(flexsaml_idp_from_fields(pool, cert_pem(), "https://example.okta.com/app/x/sso/saml",
+    assert_null(flexsaml_idp_from_fields(pool, cert_pem(),
+                                         "https://example.okta.com/app/x/sso/saml",
                                          "http://www.okta.com/exk123", &idp));
     assert_non_null(idp);
     assert_string_equal(idp->entity_id, "http://www.okta.com/exk123");
