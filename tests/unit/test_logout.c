@@ -1,0 +1,103 @@
+/* Single Logout messages on the Redirect binding: what the SP sends verifies
+ * with its certificate, and what it reads must be signed by the IdP. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "flexsaml_sp.h"
+#include "logout.h"
+
+static apr_pool_t *pool;
+
+static const char *slurp(const char *name)
+{
+    char path[512], buf[8192];
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof(path), "%s/tests/unit/data/%s", FLEXSAML_SRCDIR, name);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    return apr_pstrmemdup(pool, buf, n);
+}
+
+static apr_array_header_t *certs(const char *name)
+{
+    apr_array_header_t *a = apr_array_make(pool, 1, sizeof(const char *));
+    const char *b64;
+    assert_null(flexsaml_cert_parse(pool, slurp(name), &b64, NULL, NULL));
+    APR_ARRAY_PUSH(a, const char *) = b64;
+    return a;
+}
+
+static void test_request_round_trip(void **state)
+{
+    const char *url, *id, *err;
+    flexsaml_logout_msg m;
+    (void)state;
+    err = flexsaml_logout_request_url(pool, "https://idp.example/slo?x=1", "https://sp.example/md",
+                                      "ada@example.com", "sess-1", "/back", slurp("sp-key.pem"),
+                                      &url, &id);
+    assert_null(err);
+    assert_non_null(strstr(url, "https://idp.example/slo?x=1&SAMLRequest="));
+    assert_non_null(strstr(url, "&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256"));
+    /* Read back as the IdP would, with the SP certificate. */
+    assert_null(flexsaml_logout_read(pool, strchr(url, '?') + 5, certs("sp-cert.pem"), &m));
+    assert_true(m.is_request);
+    assert_string_equal(m.id, id);
+    assert_string_equal(m.name_id, "ada@example.com");
+    assert_string_equal(m.session_index, "sess-1");
+    assert_string_equal(m.issuer, "https://sp.example/md");
+    assert_string_equal(m.relay_state, "/back");
+    /* Another certificate does not verify it. */
+    assert_non_null(flexsaml_logout_read(pool, strchr(url, '?') + 5, certs("idp-cert.pem"), &m));
+}
+
+static void test_response_and_tampering(void **state)
+{
+    const char *url, *q;
+    char *bad;
+    flexsaml_logout_msg m;
+    (void)state;
+    assert_null(flexsaml_logout_response_url(pool, "https://sp.example/logout", "issuer", "_req1", 1,
+                                             NULL, slurp("sp-key.pem"), &url));
+    q = strchr(url, '?') + 1;
+    assert_null(flexsaml_logout_read(pool, q, certs("sp-cert.pem"), &m));
+    assert_false(m.is_request);
+    assert_true(m.success);
+    assert_string_equal(m.in_response_to, "_req1");
+    /* One changed character of the message breaks the signature. */
+    bad = apr_pstrdup(pool, q);
+    bad[20] = bad[20] == 'A' ? 'B' : 'A';
+    assert_non_null(flexsaml_logout_read(pool, bad, certs("sp-cert.pem"), &m));
+    /* No signature at all. */
+    bad = apr_pstrdup(pool, q);
+    *strstr(bad, "&SigAlg=") = '\0';
+    assert_non_null(flexsaml_logout_read(pool, bad, certs("sp-cert.pem"), &m));
+    assert_non_null(flexsaml_logout_read(pool, "", certs("sp-cert.pem"), &m));
+    assert_non_null(flexsaml_logout_read(pool, "SAMLResponse=%%%&SigAlg=x&Signature=y",
+                                         certs("sp-cert.pem"), &m));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_round_trip),
+        cmocka_unit_test(test_response_and_tampering),
+    };
+    int rc;
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return rc;
+}
