@@ -37,6 +37,8 @@ struct sync_job {
     apr_time_t deadline;
     apr_time_t not_before;
     int attempts;
+    int requests;     /* over all attempts */
+    const char *last; /* why the last attempt must be retried */
 };
 
 struct flexsaml_sync {
@@ -46,15 +48,18 @@ struct flexsaml_sync {
     apr_thread_t *thread;
     volatile apr_uint32_t stop;
     sync_job *head, *tail;
-    apr_hash_t *waiting;         /* key -> sync_job in the list */
-    apr_time_t throttled_until;  /* from a Retry-After */
-    apr_pool_t *cache_pool;      /* the sid cache, cleared when it is full */
-    apr_hash_t *sids;            /* key -> Worker sid */
-    apr_array_header_t *idle;    /* runner states for sync-mode logins */
+    apr_hash_t *waiting;        /* key -> sync_job in the list */
+    apr_time_t throttled_until; /* from a Retry-After */
+    apr_pool_t *cache_pool;     /* the sid cache, cleared when it is full */
+    apr_hash_t *sids;           /* key -> Worker sid */
+    apr_array_header_t *idle;   /* runner states for sync-mode logins */
     int capacity;
-    int busy;                    /* jobs done since the last stats line */
+    int busy; /* jobs done since the last stats line */
+    int busy_ever;
     apr_uint64_t rng;
-    flexsaml_sync_stats stats;
+    int waiting_count;         /* this child's waiting jobs, against capacity */
+    flexsaml_sync_stats local; /* the counters, unless conf->shared names others */
+    flexsaml_sync_stats *st;   /* updated atomically: it may be shared by children */
     const flexsaml_sync_runner *runner;
     flexsaml_tr_log_fn log;
     void *log_baton;
@@ -78,8 +83,8 @@ static const flexsaml_sync_runner http_runner = {http_make, http_run};
 /* ---- small pure parts ---- */
 
 apr_interval_time_t flexsaml_sync_backoff(int attempt, apr_interval_time_t base,
-                                          apr_interval_time_t max,
-                                          apr_interval_time_t retry_after, apr_uint32_t rnd)
+                                          apr_interval_time_t max, apr_interval_time_t retry_after,
+                                          apr_uint32_t rnd)
 {
     apr_interval_time_t d = base > 0 ? base : 1;
     int i;
@@ -131,7 +136,8 @@ static void unlink_job(flexsaml_sync *s, sync_job *j)
         s->tail = j->prev;
     j->prev = j->next = NULL;
     apr_hash_set(s->waiting, j->key, APR_HASH_KEY_STRING, NULL);
-    s->stats.depth--;
+    s->waiting_count--;
+    apr_atomic_dec32(&s->st->depth);
 }
 
 static void append_job(flexsaml_sync *s, sync_job *j)
@@ -144,7 +150,8 @@ static void append_job(flexsaml_sync *s, sync_job *j)
         s->head = j;
     s->tail = j;
     apr_hash_set(s->waiting, j->key, APR_HASH_KEY_STRING, j);
-    s->stats.depth++;
+    s->waiting_count++;
+    apr_atomic_inc32(&s->st->depth);
 }
 
 /* Puts j where old waits, old's backoff included, and frees old. */
@@ -162,9 +169,13 @@ static void replace_job(flexsaml_sync *s, sync_job *old, sync_job *j)
         s->tail = j;
     j->attempts = old->attempts;
     j->not_before = old->not_before;
+    j->last = old->last ? apr_pstrdup(j->pool, old->last) : NULL;
+    /* Remove first: setting an existing entry keeps its key pointer, which
+     * lives in old's pool. */
+    apr_hash_set(s->waiting, old->key, APR_HASH_KEY_STRING, NULL);
     apr_hash_set(s->waiting, j->key, APR_HASH_KEY_STRING, j);
     apr_pool_destroy(old->pool);
-    s->stats.coalesced++;
+    apr_atomic_inc32(&s->st->coalesced);
 }
 
 static sync_job *copy_job(flexsaml_sync *s, const flexsaml_tr_job *tj, apr_time_t now)
@@ -213,48 +224,65 @@ static void log_to(const flexsaml_tr_conf *c, int level, const char *msg)
         c->log(c->log_baton, level, msg);
 }
 
-static const char *failure(apr_pool_t *p, const flexsaml_tr_job *tj, const char *reason)
+/* The line of a job that ends without its update: it is not silently lost.
+ * counts is "" or " requests=N attempts=M". */
+static const char *failure(apr_pool_t *p, const char *name, const char *counts, const char *reason)
 {
     return apr_psprintf(p,
-                        "taskrouter worker=\"%s\" outcome=failed reason=\"%s\": sync failure; "
-                        "the next login of this person sends the full state again",
-                        tj->name, reason);
+                        "taskrouter worker=\"%s\" outcome=failed%s reason=\"%s\": a sync "
+                        "failure, the next login of this person sends the full state again",
+                        name, counts, reason);
 }
 
 /* Counts a final outcome and returns its log line and level. Under lock. */
-static const char *final(flexsaml_sync *s, apr_pool_t *p, const sync_job *j,
-                         const flexsaml_tr_outcome *o, int attempts, int *level)
+static const char *conclude(flexsaml_sync *s, apr_pool_t *p, const sync_job *j,
+                            const flexsaml_tr_outcome *o, int *level)
 {
-    const char *tail = apr_psprintf(p, "requests=%d attempts=%d", o->requests, attempts);
+    const char *n = j->tj.name, *sid = o->sid ? o->sid : "?";
+    const char *counts = apr_psprintf(p, " requests=%d attempts=%d", j->requests, j->attempts);
     *level = FLEXSAML_TR_LOG_INFO;
     switch (o->status) {
     case FLEXSAML_TR_UPDATED:
     case FLEXSAML_TR_CREATED:
-        s->stats.sent++;
+        apr_atomic_inc32(&s->st->sent);
         if (o->status == FLEXSAML_TR_CREATED)
-            s->stats.created++;
+            apr_atomic_inc32(&s->st->created);
         cache_sid(s, j->key, o->sid);
-        return apr_psprintf(p, "taskrouter worker=\"%s\" outcome=%s sid=%s keys=%s %s",
-                            j->tj.name,
-                            o->status == FLEXSAML_TR_CREATED ? "created" : "updated",
-                            o->sid ? o->sid : "?", o->keys ? o->keys : "", tail);
+        return apr_psprintf(p, "taskrouter worker=\"%s\" outcome=%s sid=%s keys=%s%s", n,
+                            o->status == FLEXSAML_TR_CREATED ? "created" : "updated", sid,
+                            o->keys ? o->keys : "", counts);
     case FLEXSAML_TR_UNCHANGED:
-        s->stats.unchanged++;
+        apr_atomic_inc32(&s->st->unchanged);
         cache_sid(s, j->key, o->sid);
-        return apr_psprintf(p, "taskrouter worker=\"%s\" outcome=unchanged sid=%s %s",
-                            j->tj.name, o->sid ? o->sid : "?", tail);
+        return apr_psprintf(p, "taskrouter worker=\"%s\" outcome=unchanged sid=%s%s", n, sid,
+                            counts);
     case FLEXSAML_TR_NO_WORKER:
-        s->stats.no_worker++;
+        apr_atomic_inc32(&s->st->no_worker);
         cache_sid(s, j->key, NULL);
         *level = FLEXSAML_TR_LOG_NOTICE;
-        return apr_psprintf(p, "taskrouter worker=\"%s\" outcome=no_worker: %s %s", j->tj.name,
-                            o->reason, tail);
+        return apr_psprintf(p, "taskrouter worker=\"%s\" outcome=no_worker%s reason=\"%s\"", n,
+                            counts, o->reason);
     default:
-        s->stats.failed++;
+        apr_atomic_inc32(&s->st->failed);
         cache_sid(s, j->key, NULL);
         *level = FLEXSAML_TR_LOG_WARNING;
-        return apr_psprintf(p, "%s %s", failure(p, &j->tj, o->reason), tail);
+        return failure(p, n, counts, o->reason);
     }
+}
+
+/* Why a job ends at its deadline; last is the last attempt's trouble. */
+static const char *gave_up(apr_pool_t *p, const sync_job *j, const char *last)
+{
+    const char *d = ms(p, j->tj.conf->deadline);
+    if (!last)
+        return apr_psprintf(p,
+                            "the deadline (FlexSAMLTaskRouterDeadline %s) passed while it "
+                            "waited in the queue",
+                            d);
+    return apr_psprintf(p,
+                        "gave up at the deadline (FlexSAMLTaskRouterDeadline %s) after %d "
+                        "attempts; last: %s",
+                        d, j->attempts, last);
 }
 
 /* What to do with an attempt's outcome. Under lock. Returns the line to
@@ -267,19 +295,20 @@ static const char *settle(flexsaml_sync *s, apr_pool_t *p, sync_job *j, flexsaml
     sync_job *newer;
 
     *kept = 0;
-    s->stats.requests += (apr_uint32_t)o->requests;
+    apr_atomic_add32(&s->st->requests, (apr_uint32_t)o->requests);
+    j->requests += o->requests;
     j->attempts++;
     if (o->status != FLEXSAML_TR_RETRY)
-        return final(s, p, j, o, j->attempts, level);
+        return conclude(s, p, j, o, level);
     if (o->sid)
         cache_sid(s, j->key, o->sid);
     if (apr_atomic_read32(&s->stop)) {
         o->status = FLEXSAML_TR_FAILED;
         o->reason = apr_pstrcat(p, o->reason, " (the server is stopping)", NULL);
-        return final(s, p, j, o, j->attempts, level);
+        return conclude(s, p, j, o, level);
     }
-    delay = flexsaml_sync_backoff(j->attempts, j->tj.conf->backoff_base,
-                                  j->tj.conf->backoff_max, o->retry_after, next_rand(&s->rng));
+    delay = flexsaml_sync_backoff(j->attempts, j->tj.conf->backoff_base, j->tj.conf->backoff_max,
+                                  o->retry_after, next_rand(&s->rng));
     if (o->retry_after >= 0 && now + delay > s->throttled_until)
         s->throttled_until = now + delay;
     newer = apr_hash_get(s->waiting, j->key, APR_HASH_KEY_STRING);
@@ -288,33 +317,33 @@ static const char *settle(flexsaml_sync *s, apr_pool_t *p, sync_job *j, flexsaml
          * identity, so it inherits this backoff and this job ends here. */
         newer->attempts = j->attempts;
         newer->not_before = now + delay;
-        s->stats.retried++;
-        s->stats.coalesced++;
+        newer->last = apr_pstrdup(newer->pool, o->reason);
+        apr_atomic_inc32(&s->st->retried);
+        apr_atomic_inc32(&s->st->coalesced);
         *level = FLEXSAML_TR_LOG_DEBUG;
         return apr_psprintf(p, "taskrouter worker=\"%s\" superseded by a newer login after: %s",
                             j->tj.name, o->reason);
     }
     if (now + delay >= j->deadline) {
         o->status = FLEXSAML_TR_FAILED;
-        o->reason = apr_psprintf(p, "gave up at the deadline (FlexSAMLTaskRouterDeadline %s) "
-                                    "after %d attempts; last: %s",
-                                 ms(p, j->tj.conf->deadline), j->attempts, o->reason);
-        return final(s, p, j, o, j->attempts, level);
+        o->reason = gave_up(p, j, o->reason);
+        return conclude(s, p, j, o, level);
     }
     j->not_before = now + delay;
+    j->last = apr_pstrdup(j->pool, o->reason);
     append_job(s, j);
     *kept = 1;
-    s->stats.retried++;
+    apr_atomic_inc32(&s->st->retried);
     *level = FLEXSAML_TR_LOG_DEBUG;
-    return apr_psprintf(p, "taskrouter worker=\"%s\" retry %d in %s: %s", j->tj.name,
-                        j->attempts, ms(p, delay), o->reason);
+    return apr_psprintf(p, "taskrouter worker=\"%s\" retry %d in %s: %s", j->tj.name, j->attempts,
+                        ms(p, delay), o->reason);
 }
 
 static const char *stats_line(apr_pool_t *p, const flexsaml_sync_stats *st)
 {
     return apr_psprintf(p,
                         "taskrouter stats: queued=%u coalesced=%u sent=%u created=%u "
-                        "unchanged=%u no_worker=%u retried=%u failed=%u requests=%u depth=%d",
+                        "unchanged=%u no_worker=%u retried=%u failed=%u requests=%u depth=%u",
                         st->queued, st->coalesced, st->sent, st->created, st->unchanged,
                         st->no_worker, st->retried, st->failed, st->requests, st->depth);
 }
@@ -356,7 +385,8 @@ static void *APR_THREAD_FUNC sync_main(apr_thread_t *t, void *v)
         if (!(j = next_ready(s, now, &wake))) {
             if (s->busy && !s->head) {
                 /* Drained: the counters, once per burst of work. */
-                flexsaml_sync_stats st = s->stats;
+                flexsaml_sync_stats st;
+                flexsaml_sync_get_stats(s, &st);
                 s->busy = 0;
                 apr_thread_mutex_unlock(s->lock);
                 if (s->log)
@@ -375,24 +405,23 @@ static void *APR_THREAD_FUNC sync_main(apr_thread_t *t, void *v)
         j->tj.sid = cached_sid(s, j->key);
         if (j->tj.sid)
             j->tj.sid = apr_pstrdup(j->pool, j->tj.sid);
-        s->busy = 1;
+        s->busy = s->busy_ever = 1;
         apr_thread_mutex_unlock(s->lock);
 
         memset(&o, 0, sizeof(o));
         o.retry_after = -1;
-        if (now >= j->deadline) {
-            o.status = FLEXSAML_TR_FAILED;
-            o.reason = apr_psprintf(ap, "the deadline (%s) passed while it waited in the queue",
-                                    ms(ap, j->tj.conf->deadline));
-        } else if (!state) {
-            o.status = FLEXSAML_TR_FAILED;
+        o.status = FLEXSAML_TR_FAILED;
+        if (now >= j->deadline)
+            o.reason = gave_up(ap, j, j->last); /* no attempt now: nothing is sent */
+        else if (!state)
             o.reason = "the HTTP client (libcurl) could not start";
-        } else {
+        else
             s->runner->run(state, ap, &j->tj, j->deadline, &o);
-        }
 
         apr_thread_mutex_lock(s->lock);
-        line = settle(s, ap, j, &o, &level, &kept);
+        kept = 0;
+        line = now >= j->deadline ? conclude(s, ap, j, &o, &level)
+                                  : settle(s, ap, j, &o, &level, &kept);
         if (!kept)
             apr_pool_destroy(j->pool);
         apr_thread_mutex_unlock(s->lock);
@@ -404,13 +433,16 @@ static void *APR_THREAD_FUNC sync_main(apr_thread_t *t, void *v)
     /* Stopping: what waits is not sent, but it is not silent either. */
     while ((j = s->head) != NULL) {
         unlink_job(s, j);
-        s->stats.failed++;
+        apr_atomic_inc32(&s->st->failed);
         log_to(j->tj.conf, FLEXSAML_TR_LOG_WARNING,
-               failure(ap, &j->tj, "the server stopped before it could be sent"));
+               failure(ap, j->tj.name, "", "the server stopped before it could be sent"));
         apr_pool_destroy(j->pool);
     }
-    if (s->log && s->busy)
-        s->log(s->log_baton, FLEXSAML_TR_LOG_INFO, stats_line(ap, &s->stats));
+    if (s->log && s->busy_ever) {
+        flexsaml_sync_stats st;
+        flexsaml_sync_get_stats(s, &st);
+        s->log(s->log_baton, FLEXSAML_TR_LOG_INFO, stats_line(ap, &st));
+    }
     apr_thread_mutex_unlock(s->lock);
     apr_pool_destroy(tp);
     apr_thread_exit(t, APR_SUCCESS);
@@ -445,6 +477,8 @@ const char *flexsaml_sync_start(apr_pool_t *pchild, const flexsaml_sync_conf *co
         return "cannot create a pool";
     }
     apr_allocator_owner_set(alloc, p);
+    /* Job pools come and go; give memory back beyond what a burst needs. */
+    apr_allocator_max_free_set(alloc, 1024 * 1024);
     if (apr_thread_mutex_create(&amutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
         return "cannot create a mutex";
     apr_allocator_mutex_set(alloc, amutex);
@@ -453,6 +487,7 @@ const char *flexsaml_sync_start(apr_pool_t *pchild, const flexsaml_sync_conf *co
     s->pool = p;
     s->capacity = conf->capacity > 0 ? conf->capacity : 1;
     s->runner = conf->runner ? conf->runner : &http_runner;
+    s->st = conf->shared ? conf->shared : &s->local;
     s->log = conf->log;
     s->log_baton = conf->log_baton;
     s->waiting = apr_hash_make(p);
@@ -472,7 +507,7 @@ const char *flexsaml_sync_start(apr_pool_t *pchild, const flexsaml_sync_conf *co
     return NULL;
 }
 
-int flexsaml_sync_enqueue(flexsaml_sync *s, const flexsaml_tr_job *job)
+int flexsaml_sync_enqueue(flexsaml_sync *s, apr_pool_t *p, const flexsaml_tr_job *job)
 {
     apr_time_t now = apr_time_now();
     sync_job *j, *old;
@@ -483,20 +518,18 @@ int flexsaml_sync_enqueue(flexsaml_sync *s, const flexsaml_tr_job *job)
     if ((old = apr_hash_get(s->waiting, j->key, APR_HASH_KEY_STRING)) != NULL) {
         replace_job(s, old, j);
         rc = 0;
-    } else if (s->stats.depth >= s->capacity) {
-        s->stats.failed++;
-        apr_thread_mutex_unlock(s->lock);
-        log_to(job->conf, FLEXSAML_TR_LOG_WARNING,
-               failure(j->pool, job,
-                       apr_psprintf(j->pool, "the queue is full (%d jobs waiting)", s->capacity)));
-        apr_thread_mutex_lock(s->lock);
+    } else if (s->waiting_count >= s->capacity) {
+        apr_atomic_inc32(&s->st->failed);
         apr_pool_destroy(j->pool);
         apr_thread_mutex_unlock(s->lock);
+        log_to(job->conf, FLEXSAML_TR_LOG_WARNING,
+               failure(p, job->name, "",
+                       apr_psprintf(p, "the queue is full (%d jobs waiting)", s->capacity)));
         return -1;
     } else {
         append_job(s, j);
     }
-    s->stats.queued++;
+    apr_atomic_inc32(&s->st->queued);
     apr_thread_cond_signal(s->cond);
     apr_thread_mutex_unlock(s->lock);
     return rc;
@@ -507,6 +540,7 @@ void flexsaml_sync_run_now(flexsaml_sync *s, apr_pool_t *p, const flexsaml_tr_jo
 {
     apr_time_t start = apr_time_now(), end = start + budget;
     apr_uint64_t rng = (apr_uint64_t)start | 1;
+    apr_uint32_t earlier_requests = 0;
     flexsaml_tr_job tj = *job;
     flexsaml_tr_outcome o;
     sync_job *old, *j;
@@ -521,9 +555,9 @@ void flexsaml_sync_run_now(flexsaml_sync *s, apr_pool_t *p, const flexsaml_tr_jo
         /* This login is newer than the one waiting: that one need not run. */
         unlink_job(s, old);
         apr_pool_destroy(old->pool);
-        s->stats.coalesced++;
+        apr_atomic_inc32(&s->st->coalesced);
     }
-    s->stats.queued++;
+    apr_atomic_inc32(&s->st->queued);
     tj.sid = cached_sid(s, key);
     if (tj.sid)
         tj.sid = apr_pstrdup(p, tj.sid);
@@ -543,45 +577,38 @@ void flexsaml_sync_run_now(flexsaml_sync *s, apr_pool_t *p, const flexsaml_tr_jo
             break;
         }
         s->runner->run(state, p, &tj, end, &o);
-        attempts++;
         if (o.status != FLEXSAML_TR_RETRY)
             break;
-        delay = flexsaml_sync_backoff(attempts, job->conf->backoff_base, job->conf->backoff_max,
+        delay = flexsaml_sync_backoff(attempts + 1, job->conf->backoff_base, job->conf->backoff_max,
                                       o.retry_after, next_rand(&rng));
         if (apr_time_now() + delay >= end)
             break;
-        apr_atomic_add32(&s->stats.retried, 1);
-        apr_atomic_add32(&s->stats.requests, (apr_uint32_t)o.requests);
+        attempts++;
+        earlier_requests += (apr_uint32_t)o.requests;
         apr_sleep(delay);
     }
 
     apr_thread_mutex_lock(s->lock);
     if (state)
         APR_ARRAY_PUSH(s->idle, void *) = state;
+    apr_atomic_add32(&s->st->retried, (apr_uint32_t)attempts);
+    apr_atomic_add32(&s->st->requests, earlier_requests);
+    /* The job as the background would hold it: a retryable outcome goes on
+     * there until the deadline (or hands its backoff to a newer login). */
     j = copy_job(s, &tj, start);
-    j->attempts = attempts - 1;
-    if (o.status == FLEXSAML_TR_RETRY && !apr_hash_get(s->waiting, j->key, APR_HASH_KEY_STRING)) {
-        /* Out of time for this login, not out of chances: the background
-         * thread goes on until the deadline. */
-        line = settle(s, p, j, &o, &level, &kept);
-        if (kept) {
-            apr_thread_cond_signal(s->cond);
-            line = apr_psprintf(p, "taskrouter worker=\"%s\" not done within "
-                                   "FlexSAMLTaskRouterSyncTimeout (%s), continuing in the "
-                                   "background: %s",
-                                job->name, ms(p, budget), o.reason);
-            level = FLEXSAML_TR_LOG_NOTICE;
-        }
+    j->attempts = attempts;
+    j->requests = (int)earlier_requests;
+    line = settle(s, p, j, &o, &level, &kept);
+    if (kept) {
+        apr_thread_cond_signal(s->cond);
+        line = apr_psprintf(p,
+                            "taskrouter worker=\"%s\" not done within "
+                            "FlexSAMLTaskRouterSyncTimeout (%s), continuing in the background: %s",
+                            job->name, ms(p, budget), o.reason);
+        level = FLEXSAML_TR_LOG_NOTICE;
     } else {
-        j->attempts = attempts - 1;
-        line = settle(s, p, j, &o, &level, &kept);
-        if (kept) {
-            /* A newer login is already waiting in the background. */
-            apr_thread_cond_signal(s->cond);
-        }
-    }
-    if (!kept)
         apr_pool_destroy(j->pool);
+    }
     apr_thread_mutex_unlock(s->lock);
     if (line)
         log_to(job->conf, level, line);
@@ -589,7 +616,16 @@ void flexsaml_sync_run_now(flexsaml_sync *s, apr_pool_t *p, const flexsaml_tr_jo
 
 void flexsaml_sync_get_stats(flexsaml_sync *s, flexsaml_sync_stats *st)
 {
-    apr_thread_mutex_lock(s->lock);
-    *st = s->stats;
-    apr_thread_mutex_unlock(s->lock);
+    /* No lock: each counter is atomic (and may be shared by other children),
+     * and the thread reads them while it holds s->lock. */
+    st->queued = apr_atomic_read32(&s->st->queued);
+    st->coalesced = apr_atomic_read32(&s->st->coalesced);
+    st->sent = apr_atomic_read32(&s->st->sent);
+    st->created = apr_atomic_read32(&s->st->created);
+    st->unchanged = apr_atomic_read32(&s->st->unchanged);
+    st->no_worker = apr_atomic_read32(&s->st->no_worker);
+    st->retried = apr_atomic_read32(&s->st->retried);
+    st->failed = apr_atomic_read32(&s->st->failed);
+    st->requests = apr_atomic_read32(&s->st->requests);
+    st->depth = apr_atomic_read32(&s->st->depth);
 }

@@ -14,6 +14,8 @@
 
 typedef struct flexsaml_sync flexsaml_sync;
 
+/* Counters since the start (or restart) of the server when shared by the
+ * children, else of this child. Each is updated atomically. */
 typedef struct {
     apr_uint32_t queued;    /* logins accepted into the queue (coalesced ones too) */
     apr_uint32_t coalesced; /* jobs replaced by a newer login of the same person */
@@ -24,7 +26,7 @@ typedef struct {
     apr_uint32_t retried;   /* attempts scheduled again after a 429, 5xx, network error */
     apr_uint32_t failed;    /* given up, refused, queue full, or dropped at exit */
     apr_uint32_t requests;  /* HTTP requests made */
-    int depth;              /* jobs waiting now */
+    apr_uint32_t depth;     /* jobs waiting now */
 } flexsaml_sync_stats;
 
 /* How a job is carried out: make builds one thread's state (NULL when it
@@ -37,10 +39,11 @@ typedef struct {
 } flexsaml_sync_runner;
 
 typedef struct {
-    int capacity;                        /* most jobs waiting at once */
-    const flexsaml_sync_runner *runner;  /* NULL: TaskRouter over HTTP */
-    flexsaml_tr_log_fn log;              /* for the process-wide lines (stats) */
+    int capacity;                       /* most jobs waiting at once */
+    const flexsaml_sync_runner *runner; /* NULL: TaskRouter over HTTP */
+    flexsaml_tr_log_fn log;             /* for the process-wide lines (stats) */
     void *log_baton;
+    flexsaml_sync_stats *shared; /* counters every child shares; NULL: its own */
 } flexsaml_sync_conf;
 
 /* Starts the thread. It stops, and the jobs still waiting are logged as
@@ -49,9 +52,9 @@ const char *flexsaml_sync_start(apr_pool_t *pchild, const flexsaml_sync_conf *co
                                 flexsaml_sync **out);
 
 /* Queues a copy of job (its sid is ignored), due by now + its conf's
- * deadline. 1: queued; 0: replaced the waiting job of the same Worker;
- * -1: queue full (logged as a sync failure and counted). */
-int flexsaml_sync_enqueue(flexsaml_sync *s, const flexsaml_tr_job *job);
+ * deadline; p is for this call's messages. 1: queued; 0: replaced the waiting job of the same
+ * Worker; -1: queue full (logged as a sync failure and counted). */
+int flexsaml_sync_enqueue(flexsaml_sync *s, apr_pool_t *p, const flexsaml_tr_job *job);
 
 /* Sync mode: runs the job in the calling thread for at most budget. What is
  * still retryable then goes on in the background. Logs the outcome. */
@@ -65,7 +68,7 @@ void flexsaml_sync_get_stats(flexsaml_sync *s, flexsaml_sync_stats *st);
  * retry in step. A Retry-After (>= 0) wins, plus a little jitter. rnd is any
  * random 32-bit value. */
 apr_interval_time_t flexsaml_sync_backoff(int attempt, apr_interval_time_t base,
-                                          apr_interval_time_t max,
-                                          apr_interval_time_t retry_after, apr_uint32_t rnd);
+                                          apr_interval_time_t max, apr_interval_time_t retry_after,
+                                          apr_uint32_t rnd);
 
 #endif

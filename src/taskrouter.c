@@ -87,8 +87,7 @@ static json_t *owned_value(apr_pool_t *p, const flexsaml_identity *id, const cha
         if (!id->roles)
             return NULL;
         v = id->roles;
-    } else if (!strcmp(key, "email") || !strcmp(key, "full_name") ||
-               !strcmp(key, "image_url")) {
+    } else if (!strcmp(key, "email") || !strcmp(key, "full_name") || !strcmp(key, "image_url")) {
         const char *s = claim_string(p, id, key);
         json_t *j;
         if (!s)
@@ -159,9 +158,9 @@ const char *flexsaml_tr_desired(apr_pool_t *p, const flexsaml_tr_conf *c,
     return *desired ? NULL : "the attributes cannot be serialized";
 }
 
-int flexsaml_tr_merge(apr_pool_t *p, const char *current, const char *desired,
-                      const apr_array_header_t *owned, const char **out, const char **keys,
-                      const char **err)
+int flexsaml_tr_merge_attributes(apr_pool_t *p, const char *current, const char *desired,
+                                 const apr_array_header_t *owned, const char **out,
+                                 const char **keys, const char **err)
 {
     json_t *cur, *want;
     json_error_t je;
@@ -311,6 +310,9 @@ static apr_status_t client_cleanup(void *data)
 const char *flexsaml_tr_global_init(void)
 {
     CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* jansson seeds its hash function on first use; do it here, before any
+     * thread, rather than race on it later. */
+    json_object_seed(0);
     return rc == CURLE_OK ? NULL : curl_easy_strerror(rc);
 }
 
@@ -488,12 +490,12 @@ static void http(flexsaml_tr_client *cl, apr_pool_t *p, const flexsaml_tr_conf *
     rc = curl_easy_perform(h);
     curl_slist_free_all(hdrs);
     if (rc != CURLE_OK) {
-        r->error = acc.overflow                       ? "the response is too large"
-                   : rc == CURLE_ABORTED_BY_CALLBACK  ? "stopping"
-                   : rc == CURLE_OPERATION_TIMEDOUT   ? apr_psprintf(p, "timeout after %" APR_TIME_T_FMT " ms",
-                                                                     t / 1000)
-                   : cl->errbuf[0]                    ? apr_pstrdup(p, cl->errbuf)
-                                                      : curl_easy_strerror(rc);
+        r->error = acc.overflow                      ? "the response is too large"
+                   : rc == CURLE_ABORTED_BY_CALLBACK ? "stopping"
+                   : rc == CURLE_OPERATION_TIMEDOUT
+                       ? apr_psprintf(p, "timeout after %" APR_TIME_T_FMT " ms", t / 1000)
+                   : cl->errbuf[0] ? apr_pstrdup(p, cl->errbuf)
+                                   : curl_easy_strerror(rc);
         return;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
@@ -523,7 +525,8 @@ static const char *twilio_error(apr_pool_t *p, const flexsaml_tr_conf *c, const 
             m = "(message withheld)";
     }
     if (json_is_integer(code))
-        r = apr_psprintf(p, " code %" JSON_INTEGER_FORMAT "%s%s", json_integer_value(code),
+        /* apr's formatter has no %lld: JSON_INTEGER_FORMAT would crash it */
+        r = apr_psprintf(p, " code %" APR_INT64_T_FMT "%s%s", (apr_int64_t)json_integer_value(code),
                          m ? ": " : "", m ? m : "");
     else
         r = m ? apr_pstrcat(p, " ", m, NULL) : "";
@@ -543,8 +546,7 @@ static void classify(apr_pool_t *p, const flexsaml_tr_conf *c, const char *what,
     out->retry_after = r->retry_after;
     /* 429 was never processed and 5xx is Twilio's trouble: both may pass.
      * 400/401/403 and the rest will answer the same way again. */
-    out->status =
-        r->status == 429 || r->status >= 500 ? FLEXSAML_TR_RETRY : FLEXSAML_TR_FAILED;
+    out->status = r->status == 429 || r->status >= 500 ? FLEXSAML_TR_RETRY : FLEXSAML_TR_FAILED;
 }
 
 /* The Worker named job->name: *sid, or NULL when there is none. 0 when the
@@ -553,9 +555,9 @@ static int find(flexsaml_tr_client *cl, apr_pool_t *p, const flexsaml_tr_job *jo
                 apr_time_t deadline, const char **sid, flexsaml_tr_outcome *out)
 {
     const flexsaml_tr_conf *c = job->conf;
-    const char *path = apr_pstrcat(p, workers_path(p, c->workspace),
-                                   "?FriendlyName=", escape(p, cl->curl, job->name),
-                                   "&PageSize=50", NULL);
+    const char *path =
+        apr_pstrcat(p, workers_path(p, c->workspace),
+                    "?FriendlyName=", escape(p, cl->curl, job->name), "&PageSize=50", NULL);
     int page;
 
     for (page = 0; path && page < MAX_PAGES; page++) {
@@ -606,21 +608,20 @@ void flexsaml_tr_run(flexsaml_tr_client *cl, apr_pool_t *p, const flexsaml_tr_jo
         out->sid = sid;
         if (!sid) {
             if (finds++ == MAX_FINDS)
-                DONE(FLEXSAML_TR_RETRY,
-                                   "the Worker disappeared or was renamed during the sync");
+                DONE(FLEXSAML_TR_RETRY, "the Worker disappeared or was renamed during the sync");
             if (find(cl, p, job, deadline, &sid, out) != 0)
                 return;
             if (!sid && !c->create_workers)
-                DONE(FLEXSAML_TR_NO_WORKER,
-                                   "no Worker has this FriendlyName yet and "
-                                   "FlexSAMLTaskRouterCreateWorkers is off");
+                DONE(FLEXSAML_TR_NO_WORKER, "no Worker has this FriendlyName yet and "
+                                            "FlexSAMLTaskRouterCreateWorkers is off");
             if (!sid && create_refused)
                 DONE(FLEXSAML_TR_FAILED, create_refused);
         }
         if (!sid) {
             /* FriendlyName and the owned keys only: Flex derives contact_uri
              * itself at the person's first Flex login. */
-            if (flexsaml_tr_merge(p, NULL, job->desired, c->owned, &merged, &keys, &err) < 0)
+            if (flexsaml_tr_merge_attributes(p, NULL, job->desired, c->owned, &merged, &keys,
+                                             &err) < 0)
                 DONE(FLEXSAML_TR_FAILED, err);
             http(cl, p, c, base,
                  apr_pstrcat(p, "FriendlyName=", escape(p, cl->curl, job->name),
@@ -644,14 +645,14 @@ void flexsaml_tr_run(flexsaml_tr_client *cl, apr_pool_t *p, const flexsaml_tr_jo
             return;
         }
 
+        out->sid = sid;
         http(cl, p, c, apr_pstrcat(p, base, "/", sid, NULL), NULL, NULL, deadline, &r,
              &out->requests);
         if (r.status == 404) {
             sid = NULL;
             continue;
         }
-        if (r.status != 200)
-        {
+        if (r.status != 200) {
             classify(p, c, "fetch", &r, out);
             return;
         }
@@ -666,7 +667,7 @@ void flexsaml_tr_run(flexsaml_tr_client *cl, apr_pool_t *p, const flexsaml_tr_jo
         json_decref(w);
         etag = r.etag;
 
-        m = flexsaml_tr_merge(p, attrs, job->desired, c->owned, &merged, &keys, &err);
+        m = flexsaml_tr_merge_attributes(p, attrs, job->desired, c->owned, &merged, &keys, &err);
         if (m < 0)
             DONE(FLEXSAML_TR_FAILED, err);
         if (m == 0)
@@ -685,8 +686,7 @@ void flexsaml_tr_run(flexsaml_tr_client *cl, apr_pool_t *p, const flexsaml_tr_jo
              * their version and merge again rather than clobber it. */
             if (++conflicts > MAX_CONFLICTS)
                 DONE(FLEXSAML_TR_RETRY,
-                                   apr_psprintf(p, "update: HTTP 412 %d times in a row",
-                                                conflicts));
+                     apr_psprintf(p, "update: HTTP 412 %d times in a row", conflicts));
             continue;
         }
         if (r.status == 404) {

@@ -28,17 +28,17 @@ typedef void (*flexsaml_tr_log_fn)(void *baton, int level, const char *msg);
 
 /* One site's TaskRouter settings, read-only once the server runs. */
 typedef struct {
-    const char *base_url;  /* scheme://host[:port], no trailing slash */
-    const char *workspace; /* WS… */
-    const char *user;      /* SK… (API key) or AC… (account) */
-    const char *secret;    /* never logged, never in a message */
+    const char *base_url;                /* scheme://host[:port], no trailing slash */
+    const char *workspace;               /* WS… */
+    const char *user;                    /* SK… (API key) or AC… (account) */
+    const char *secret;                  /* never logged, never in a message */
     apr_interval_time_t request_timeout; /* per HTTP request, connect included */
     apr_interval_time_t deadline;        /* from the login to the last retry */
     apr_interval_time_t backoff_base;    /* first retry delay */
     apr_interval_time_t backoff_max;     /* longest retry delay */
     int create_workers;
-    const char *worker_claim;   /* the claim that is the FriendlyName */
-    apr_array_header_t *owned;  /* const char *: the attribute keys this module owns */
+    const char *worker_claim;  /* the claim that is the FriendlyName */
+    apr_array_header_t *owned; /* const char *: the attribute keys this module owns */
     flexsaml_tr_log_fn log;
     void *log_baton;
 } flexsaml_tr_conf;
@@ -83,9 +83,9 @@ const char *flexsaml_tr_desired(apr_pool_t *p, const flexsaml_tr_conf *c,
  * Returns 1 and *out (compact JSON) when something changed, 0 when nothing
  * did, -1 and *err when current is not a JSON object. *keys (may be NULL)
  * lists the owned keys that changed. */
-int flexsaml_tr_merge(apr_pool_t *p, const char *current, const char *desired,
-                      const apr_array_header_t *owned, const char **out, const char **keys,
-                      const char **err);
+int flexsaml_tr_merge_attributes(apr_pool_t *p, const char *current, const char *desired,
+                                 const apr_array_header_t *owned, const char **out,
+                                 const char **keys, const char **err);
 
 /* FriendlyName equality: Twilio compares names case-insensitively (ASCII
  * letters); other bytes must match exactly. */
@@ -114,7 +114,7 @@ flexsaml_tr_client *flexsaml_tr_client_create(apr_pool_t *p, volatile apr_uint32
 void flexsaml_tr_run(flexsaml_tr_client *cl, apr_pool_t *p, const flexsaml_tr_job *job,
                      apr_time_t deadline, flexsaml_tr_outcome *out);
 
-/* Process-wide libcurl setup: call once, before any thread starts. */
+/* Process-wide libcurl and jansson setup: call once, before any thread. */
 const char *flexsaml_tr_global_init(void);
 
 #endif
