@@ -41,6 +41,45 @@ flexsaml_claims_conf *flexsaml_claims_default(apr_pool_t *p)
 /* Strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF):
  * the application and the browser may disagree on what a lax sequence
  * means, and that disagreement is where header and log tricks live. */
+int flexsaml_utf8_seq(const unsigned char *s, unsigned int *cp)
+{
+    unsigned char c = s[0];
+    unsigned int v, min;
+    int more, i;
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        more = 1;
+        v = c & 0x1f;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        more = 2;
+        v = c & 0x0f;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        more = 3;
+        v = c & 0x07;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (i = 1; i <= more; i++) {
+        /* A NUL fails here too, so nothing is read past the end. */
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+        return 0;
+    }
+    *cp = v;
+    return more + 1;
+}
+
 int flexsaml_value_is_clean(const char *v)
 {
     const unsigned char *s = (const unsigned char *)v;
@@ -49,44 +88,13 @@ int flexsaml_value_is_clean(const char *v)
         return 0;
     }
     while (*s) {
-        unsigned char c = *s;
-        int more;
         unsigned int cp;
-        unsigned int min;
+        int n = flexsaml_utf8_seq(s, &cp);
 
-        if (c < 0x20 || c == 0x7f) {
+        if (n == 0 || cp < 0x20 || cp == 0x7f) {
             return 0;
         }
-        if (c < 0x80) {
-            s++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            more = 1;
-            cp = c & 0x1f;
-            min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            more = 2;
-            cp = c & 0x0f;
-            min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            more = 3;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
-            return 0;
-        }
-        s++;
-        for (int i = 0; i < more; i++, s++) {
-            /* A NUL here also fails, so the loop never reads past the end. */
-            if ((*s & 0xc0) != 0x80) {
-                return 0;
-            }
-            cp = (cp << 6) | (*s & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return 0;
-        }
+        s += n;
     }
     return 1;
 }

@@ -153,6 +153,10 @@ const char *flexsaml_claims_header_name(apr_pool_t *p, const char *prefix, const
  * valid UTF-8; 0 otherwise. */
 int flexsaml_value_is_clean(const char *v);
 
+/* Length (1..4) of the strict UTF-8 sequence at s and its code point in *cp,
+ * or 0 when s does not start one. Never reads past a NUL. */
+int flexsaml_utf8_seq(const unsigned char *s, unsigned int *cp);
+
 /* ------------------------------------------------------------------ */
 /* Redirect targets (redirect.c)                                       */
 /* ------------------------------------------------------------------ */

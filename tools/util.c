@@ -95,45 +95,6 @@ const char *tool_write_file(apr_pool_t *p, const char *path, const char *data, a
     return NULL;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4) and its code point, or 0
- * when it is not one. */
-static int utf8_seq(const unsigned char *s, unsigned int *cp)
-{
-    unsigned char c = s[0];
-    int more, i;
-    unsigned int v, min;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        more = 1;
-        v = c & 0x1f;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        more = 2;
-        v = c & 0x0f;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        more = 3;
-        v = c & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (i = 1; i <= more; i++) {
-        /* A NUL fails here too, so nothing is read past the end. */
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return more + 1;
-}
-
 /* Code points that reorder or hide text on a terminal. */
 static int invisible(unsigned int cp)
 {
@@ -154,7 +115,7 @@ const char *tool_safe(apr_pool_t *p, const char *s, apr_size_t max)
     out = o = apr_palloc(p, (total < max ? total : max) * 9 + 64);
     while (u[i] && i < max) {
         unsigned int cp;
-        int n = utf8_seq(u + i, &cp);
+        int n = flexsaml_utf8_seq(u + i, &cp);
         if (n == 0 || cp < 0x20 || cp == 0x7f) {
             o += sprintf(o, "\\x%02X", u[i]);
             i++;

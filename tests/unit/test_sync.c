@@ -312,7 +312,8 @@ static void test_deadline_gives_up_and_logs(void **state)
     st = wait_done(s, 1);
     assert_int_equal(st.failed, 1);
     assert_int_equal(st.sent, 0);
-    assert_true(stub.calls >= 3 && stub.calls < 20);
+    /* At least one retry before the deadline; a loaded machine may fit no more. */
+    assert_true(stub.calls >= 2 && stub.calls < 20);
     assert_int_equal(st.retried, (apr_uint32_t)stub.calls - 1);
     assert_true(stub.at[stub.calls - 1] - stub.at[0] < MS(300));
     assert_int_equal(logged("worker=\"ann@x\" outcome=failed requests="), 1);
