@@ -51,9 +51,9 @@ typedef struct {
     const char *hint;   /* for the person, or NULL for the default hint */
     flexsaml_identity ident;
     const char *assertion_id;
-    const char *in_response_to;    /* NULL when unsolicited */
-    apr_time_t assertion_expires;  /* keep the assertion id until then */
-    apr_time_t session_not_after;  /* SessionNotOnOrAfter, or 0 */
+    const char *in_response_to;        /* NULL when unsolicited */
+    apr_time_t assertion_expires;      /* keep the assertion id until then */
+    apr_time_t session_not_after;      /* SessionNotOnOrAfter, or 0 */
     apr_array_header_t *unknown_roles; /* const char *, for the log */
 } flexsaml_sp_result;
 
@@ -91,9 +91,9 @@ void flexsaml_lasso_runtime(apr_pool_t *p, int version[3], const char **library)
 
 /* ---- lasso_version.c: the 2025 Lasso fixes ---- */
 typedef enum {
-    FLEXSAML_LASSO_FIXED,      /* 2.9.0+, or a package known to carry the fixes */
-    FLEXSAML_LASSO_UNKNOWN,    /* cannot be told from here: warn */
-    FLEXSAML_LASSO_VULNERABLE  /* known to lack them: refuse to start */
+    FLEXSAML_LASSO_FIXED,     /* 2.9.0+, or a package known to carry the fixes */
+    FLEXSAML_LASSO_UNKNOWN,   /* cannot be told from here: warn */
+    FLEXSAML_LASSO_VULNERABLE /* known to lack them: refuse to start */
 } flexsaml_lasso_verdict;
 
 /* Judges the loaded Lasso; *found says which version was found, where from,

@@ -30,7 +30,7 @@ static const struct {
     const char *fixed;
     const char *where;
 } known_fixed[] = {
-    {"2.8.1", "2.8.1-1+deb12u1", "Debian 12 (DSA for CVE-2025-46404/46705/47151)"},
+    {"2.8.1", "2.8.1-1+deb12u1", "the Debian 12 security update"},
     {NULL, NULL, NULL},
 };
 
@@ -157,8 +157,8 @@ static int owns(apr_pool_t *p, const char *dpkg_dir, const char *name, const cha
 {
     const char *list = NULL;
     if (arch)
-        list = slurp(p, apr_psprintf(p, "%s/info/%s:%s.list", dpkg_dir, name, arch),
-                     4 * 1024 * 1024);
+        list =
+            slurp(p, apr_psprintf(p, "%s/info/%s:%s.list", dpkg_dir, name, arch), 4 * 1024 * 1024);
     if (!list)
         list = slurp(p, apr_psprintf(p, "%s/info/%s.list", dpkg_dir, name), 4 * 1024 * 1024);
     return list && list_has_line(list, library);
@@ -170,8 +170,8 @@ static int owns(apr_pool_t *p, const char *dpkg_dir, const char *name, const cha
 static int dpkg_owner(apr_pool_t *p, const char *dpkg_dir, const char *library, const char **pkg,
                       const char **version)
 {
-    char *line = library ? slurp(p, apr_pstrcat(p, dpkg_dir, "/status", NULL), 64 * 1024 * 1024)
-                         : NULL;
+    char *line =
+        library ? slurp(p, apr_pstrcat(p, dpkg_dir, "/status", NULL), 64 * 1024 * 1024) : NULL;
     const char *name = NULL, *arch = NULL, *ver = NULL;
     int installed = 0;
 
@@ -227,8 +227,8 @@ flexsaml_lasso_verdict flexsaml_lasso_judge(apr_pool_t *p, const int version[3],
             if (strcmp(up, known_fixed[i].upstream) != 0)
                 continue;
             if (flexsaml_deb_version_cmp(p, pkg_version, known_fixed[i].fixed) >= 0) {
-                *found = apr_psprintf(p, "%s: carries the 2025 fixes (since %s, %s)", *found,
-                                      known_fixed[i].fixed, known_fixed[i].where);
+                *found = apr_psprintf(p, "%s: carries the 2025 fixes (%s %s or later)", *found,
+                                      known_fixed[i].where, known_fixed[i].fixed);
                 return FLEXSAML_LASSO_FIXED;
             }
             *found = apr_psprintf(p,
@@ -237,9 +237,8 @@ flexsaml_lasso_verdict flexsaml_lasso_judge(apr_pool_t *p, const int version[3],
                                   *found, known_fixed[i].fixed);
             return FLEXSAML_LASSO_VULNERABLE;
         }
-        *found = apr_pstrcat(p, *found,
-                             ": whether this package carries the 2025 fixes is not known here",
-                             NULL);
+        *found = apr_pstrcat(
+            p, *found, ": whether this package carries the 2025 fixes is not known here", NULL);
         return FLEXSAML_LASSO_UNKNOWN;
     }
     if (library && apr_stat(&fi, apr_pstrcat(p, dpkg_dir, "/status", NULL), APR_FINFO_TYPE, p) ==

@@ -98,14 +98,15 @@ static void on_reference(void *ctx, const xmlChar *name)
 
 static apr_status_t shape_cleanup(void *doc);
 
-/* Parses xml into *doc (freed with p); NULL or why it was refused. */
-static const char *parse(apr_pool_t *p, const char *xml, apr_size_t len, xmlDoc **doc)
+const char *flexsaml_xml_parse(apr_pool_t *p, const char *xml, apr_size_t len, xmlDoc **doc)
 {
     parse_guard g = {NULL};
     xmlParserCtxtPtr ctxt;
     int wellformed;
 
     *doc = NULL;
+    if (len > 0x7fffffff || memchr(xml, '\0', len))
+        return "the document contains NUL bytes";
     ctxt = xmlCreateMemoryParserCtxt(xml, (int)len);
     if (!ctxt)
         return "the response cannot be parsed";
@@ -323,7 +324,8 @@ static void check_signatures(apr_pool_t *p, walk_state *st, flexsaml_shape *out,
         else if (sig->parent == out->assertion)
             flag = &out->assertion_signed;
         else {
-            refuse(st, "signature_invalid", "a signature stands outside the Response and Assertion");
+            refuse(st, "signature_invalid",
+                   "a signature stands outside the Response and Assertion");
             return;
         }
         if (*flag) {
@@ -332,9 +334,28 @@ static void check_signatures(apr_pool_t *p, walk_state *st, flexsaml_shape *out,
         }
         *flag = 1;
         if ((err = check_signature(p, sig, allow_sha1)) != NULL)
-            refuse(st, strstr(err, "not allowed") ? "algorithm_refused" : "signature_invalid",
-                   err);
+            refuse(st, strstr(err, "not allowed") ? "algorithm_refused" : "signature_invalid", err);
     }
+}
+
+/* Elements the schema allows once: a second one would be read by nobody, or
+ * by some reader and not by another. */
+static const char *const resp_once[] = {SAML_NS,  "Issuer",     SAMLP_NS, "Status",
+                                        SAMLP_NS, "Extensions", NULL};
+static const char *const assertion_once[] = {SAML_NS,      "Issuer", SAML_NS,  "Subject", SAML_NS,
+                                             "Conditions", SAML_NS,  "Advice", NULL};
+
+static const char *repeated_child(apr_pool_t *p, xmlNode *parent, const char *const *names)
+{
+    for (; *names; names += 2) {
+        int n = 0;
+        for (xmlNode *c = parent->children; c; c = c->next)
+            n += flexsaml_xml_is(c, names[0], names[1]);
+        if (n > 1)
+            return apr_psprintf(p, "<%s> holds %d <%s> elements, 1 is allowed",
+                                (const char *)parent->name, n, names[1]);
+    }
+    return NULL;
 }
 
 void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int allow_sha1,
@@ -359,7 +380,7 @@ void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int al
      * XML_PARSE_HUGE libxml2 caps nesting depth and text sizes. On top of
      * that the SAX hooks stop the parser at the first DOCTYPE, entity
      * declaration or processing instruction, before libxml2 reads any of it. */
-    if ((out->reason = parse(p, xml, len, &out->doc)) != NULL) {
+    if ((out->reason = flexsaml_xml_parse(p, xml, len, &out->doc)) != NULL) {
         out->detail = out->reason;
         out->reason = "bad_xml";
         return;
@@ -410,14 +431,19 @@ void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int al
     }
     if (st.assertions != 1) {
         out->reason = st.assertions ? "multiple_assertions" : "missing_assertion";
-        out->detail = apr_psprintf(p, "the response holds %d assertions, 1 is required",
-                                   st.assertions);
+        out->detail =
+            apr_psprintf(p, "the response holds %d assertions, 1 is required", st.assertions);
         return;
     }
     out->assertion = flexsaml_xml_child(out->response, SAML_NS, "Assertion");
     if (!out->assertion) {
         out->reason = "missing_assertion";
         out->detail = "the assertion is not a direct child of the Response";
+        return;
+    }
+    if ((out->detail = repeated_child(p, out->response, resp_once)) != NULL ||
+        (out->detail = repeated_child(p, out->assertion, assertion_once)) != NULL) {
+        out->reason = "bad_xml";
         return;
     }
     check_signatures(p, &st, out, allow_sha1);

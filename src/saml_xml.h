@@ -28,7 +28,7 @@ typedef struct {
     int attribute_values;
     apr_size_t value_bytes;   /* their text together */
     apr_size_t largest_value; /* the longest one */
-    const char *reason;         /* NULL when the shape is acceptable */
+    const char *reason;       /* NULL when the shape is acceptable */
     const char *detail;
 } flexsaml_shape;
 
@@ -41,12 +41,17 @@ typedef struct {
 void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int allow_sha1,
                           flexsaml_shape *out);
 
+/* Parses an untrusted document: no network, no DTD, no entity, no PI (the
+ * parser stops at the first one, before reading it), no NUL byte. *doc is
+ * freed with p. NULL, or why it was refused (for a log line). */
+const char *flexsaml_xml_parse(apr_pool_t *p, const char *xml, apr_size_t len, xmlDoc **doc);
+
 typedef struct {
     const char *id;
     const char *issuer;
     const char *name_id;
-    int bearer;              /* a bearer SubjectConfirmation was found */
-    const char *recipient;   /* of the bearer SubjectConfirmationData */
+    int bearer;            /* a bearer SubjectConfirmation was found */
+    const char *recipient; /* of the bearer SubjectConfirmationData */
     const char *sc_in_response_to;
     apr_time_t sc_not_before, sc_not_on_or_after;
     int has_conditions;
@@ -59,7 +64,7 @@ typedef struct {
     apr_table_t *name_formats; /* name -> NameFormat */
     apr_size_t value_bytes;    /* all attribute values together */
     apr_size_t largest_value;
-    const char *bad_time;      /* the name of a timestamp that did not parse */
+    const char *bad_time; /* the name of a timestamp that did not parse */
 } flexsaml_assertion_data;
 
 /* Reads an Assertion element. The text of an element is its whole text

@@ -181,8 +181,9 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
     /* Okta does not ask for signed AuthnRequests; without an SP key Lasso
      * must not try to sign (it decides when the request is created); with
      * one, requests are signed as the metadata announces. */
-    lasso_profile_set_signature_hint(profile, sp->sp_cert_b64 ? LASSO_PROFILE_SIGNATURE_HINT_FORCE
-                                                              : LASSO_PROFILE_SIGNATURE_HINT_FORBID);
+    lasso_profile_set_signature_hint(profile, sp->sp_cert_b64
+                                                  ? LASSO_PROFILE_SIGNATURE_HINT_FORCE
+                                                  : LASSO_PROFILE_SIGNATURE_HINT_FORBID);
     rc = lasso_login_init_authn_request(login, sp->idp->entity_id, LASSO_HTTP_METHOD_REDIRECT);
     if (rc != 0) {
         err = apr_psprintf(p, "cannot start an AuthnRequest: %s", lasso_strerror(rc));
@@ -291,10 +292,9 @@ static void lasso_verify(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
     /* FORCE: the Response signature and every Assertion signature must be
      * present and valid. MAYBE with an unsigned Response: Lasso verifies the
      * assertion signature, whose presence the shape check required. */
-    lasso_profile_set_signature_verify_hint(LASSO_PROFILE(login),
-                                            shape->response_signed
-                                                ? LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE
-                                                : LASSO_PROFILE_SIGNATURE_VERIFY_HINT_MAYBE);
+    lasso_profile_set_signature_verify_hint(
+        LASSO_PROFILE(login), shape->response_signed ? LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE
+                                                     : LASSO_PROFILE_SIGNATURE_VERIFY_HINT_MAYBE);
     rc = lasso_login_process_authn_response_msg(login, (gchar *)b64);
     if (rc != 0) {
         fail(res, lasso_reason(rc), apr_psprintf(p, "Lasso: %s (%d)", lasso_strerror(rc), rc));
@@ -392,6 +392,12 @@ static void check_times(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_ass
         fail(res, "expired",
              apr_psprintf(p, "NotOnOrAfter passed %" APR_TIME_T_FMT " s ago (skew %d s)",
                           apr_time_sec(now - na), sp->pol.clock_skew));
+    } else if (ad->session_not_on_or_after && now - skew >= ad->session_not_on_or_after) {
+        /* The IdP session already ended: a session opened now would be dead
+         * on arrival (and a replayed old assertion must not revive it). */
+        fail(res, "expired",
+             apr_psprintf(p, "SessionNotOnOrAfter passed %" APR_TIME_T_FMT " s ago (skew %d s)",
+                          apr_time_sec(now - ad->session_not_on_or_after), sp->pol.clock_skew));
     }
     res->assertion_expires = (na > now ? na : now) + skew;
 }
@@ -404,7 +410,8 @@ static int audience_ok(const flexsaml_sp *sp, const flexsaml_assertion_data *ad)
         return 0;
     /* Every AudienceRestriction must name us (SAML core 2.5.1.4). */
     for (i = 0; i < ad->audience_restrictions->nelts; i++) {
-        apr_array_header_t *list = APR_ARRAY_IDX(ad->audience_restrictions, i, apr_array_header_t *);
+        apr_array_header_t *list =
+            APR_ARRAY_IDX(ad->audience_restrictions, i, apr_array_header_t *);
         int found = 0;
         for (j = 0; j < list->nelts && !found; j++)
             found = !strcmp(APR_ARRAY_IDX(list, j, const char *), sp->pol.sp_entity_id);
@@ -452,8 +459,9 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
 
     if (ad->largest_value > sp->pol.max_attr_bytes || ad->value_bytes > sp->pol.max_total_bytes) {
         fail(res, "claim_too_large",
-             apr_psprintf(p, "attribute values of %" APR_SIZE_T_FMT " bytes (largest %" APR_SIZE_T_FMT
-                             ") exceed FlexSAMLMaxAttributeBytes",
+             apr_psprintf(p,
+                          "attribute values of %" APR_SIZE_T_FMT " bytes (largest %" APR_SIZE_T_FMT
+                          ") exceed FlexSAMLMaxAttributeBytes",
                           ad->value_bytes, ad->largest_value));
         return;
     }
@@ -521,7 +529,8 @@ void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const ch
         shape.value_bytes > sp->pol.max_total_bytes) {
         fail(res, "claim_too_large",
              apr_psprintf(p,
-                          "%d attribute values of %" APR_SIZE_T_FMT " bytes (largest %" APR_SIZE_T_FMT
+                          "%d attribute values of %" APR_SIZE_T_FMT
+                          " bytes (largest %" APR_SIZE_T_FMT
                           "); the limits are %d values, FlexSAMLMaxAttributeBytes %" APR_SIZE_T_FMT
                           " each and %" APR_SIZE_T_FMT " together",
                           shape.attribute_values, shape.value_bytes, shape.largest_value,

@@ -262,16 +262,65 @@ def test_10000_nested_elements_as_the_whole_document(site):
     refused(site, b"<a>" * 10000 + b"</a>" * 10000, reason="bad_xml")
 
 
-def test_too_many_elements_refused(site):
-    body = xml(tree(site, "alice")).replace(b"<saml2p:Status", b"<saml2p:Extensions>"
-                                            + b"<e:x xmlns:e='urn:e'/>" * 21000 + b"</saml2p:Extensions><saml2p:Status", 1)
-    refused(site, body, reason=("bad_xml", "body_too_large"))
+def test_41_levels_refused_before_lasso(site):
+    """libxml2 alone allows 256 levels and Lasso recurses on each: the shape check stops at 32."""
+    inner = b"<e:x xmlns:e='urn:e'>" + b"<e:x>" * 40 + b"</e:x>" * 41
+    body = xml(tree(site, "alice")).replace(b"<saml2p:Status", b"<saml2p:Extensions>" + inner
+                                            + b"</saml2p:Extensions><saml2p:Status", 1)
+    refused(site, body, reason="bad_xml")
 
 
-def test_decoded_response_over_the_cap_refused(site):
-    """Inside the body limit but over the decoded-size cap: refused before any parsing."""
-    body = xml(tree(site, "alice")).replace(b"<saml2p:Status", b"<!--" + b"x" * (190 * 1024) + b"--><saml2p:Status", 1)
-    refused(site, body, status=400, reason="body_too_large")
+def test_element_without_namespace_refused(site):
+    """Lasso before its 2025 fixes crashed on some elements without a namespace
+    (CVE-2025-46404): none reaches it."""
+    body = xml(tree(site, "alice")).replace(b"<saml2p:Status", b"<saml2p:Extensions><plain/>"
+                                            b"</saml2p:Extensions><saml2p:Status", 1)
+    refused(site, body, reason="bad_xml")
+
+
+@pytest.fixture(scope="module")
+def big(keys):
+    """FlexSAMLMaxBodySize raised, so that the caps behind it are reached."""
+    from test_attacks_common import start_site
+    s = start_site(keys, "FlexSAMLMaxBodySize 4194304", name="bigbody")
+    yield s
+    s.stop()
+
+
+def test_too_many_elements_refused(big):
+    body = xml(tree(big, "alice")).replace(b"<saml2p:Status", b"<saml2p:Extensions xmlns:e='urn:e'>"
+                                           + b"<e:x/>" * 21000 + b"</saml2p:Extensions><saml2p:Status", 1)
+    refused(big, body, reason="bad_xml")
+
+
+def test_decoded_response_over_the_cap_refused(big):
+    """Inside the body limit but over the 192 KiB decoded-size cap: refused before any parsing."""
+    body = xml(tree(big, "alice")).replace(b"<saml2p:Status", b"<!--" + b"x" * (200 * 1024) + b"--><saml2p:Status", 1)
+    refused(big, body, reason="body_too_large")
+
+
+# ---- attribute caps, applied before Lasso (an unsigned response shows it: the cap answers first) ----
+
+def test_too_many_attribute_values_refused_before_lasso(site):
+    attrs = [("full_name", ["A"]), ("email", ["a@example.com"]), ("roles", ["agent"]),
+             ("groups", ["g%d" % i for i in range(600)])]
+    refused(site, xml(tree(site, "alice", attributes=attrs, sign_response=False, sign_assertion=False)),
+            reason="claim_too_large")
+
+
+def test_oversized_attribute_value_refused_before_lasso(site):
+    attrs = [("full_name", ["A" * (17 * 1024)]), ("email", ["a@example.com"]), ("roles", ["agent"])]
+    refused(site, xml(tree(site, "alice", attributes=attrs, sign_response=False, sign_assertion=False)),
+            reason="claim_too_large")
+
+
+def test_oversized_attribute_value_split_by_comments_still_counted(site):
+    attrs = [("full_name", ["A" * (17 * 1024)]), ("email", ["a@example.com"]), ("roles", ["agent"])]
+    root = tree(site, "alice", attributes=attrs)
+    v = attribute_values(assertion_of(root), "full_name")[0]
+    for _ in range(8):
+        split_with_comment(v, len(v.text) // 2)
+    refused(site, xml(root), reason="claim_too_large")
 
 
 def raw_post(site, headers, body_chunks, timeout=15):
@@ -347,10 +396,19 @@ def test_redirect_binding_response_on_the_acs_is_not_read(site):
     assert r.status_code == 405 and "refused reason=method_not_allowed" in site.apache.log_since(mark)
 
 
-def test_redirect_binding_request_on_logout_is_not_read(site):
-    r = requests.get(site.base + "/flexsaml/logout", params={"SAMLRequest": deflate_bomb(512 * 1024)},
-                     allow_redirects=False, timeout=10)
-    assert r.status_code == 303 and r.headers["Location"] == "/"
+@pytest.mark.parametrize("param", ["SAMLRequest", "SAMLResponse"])
+def test_redirect_binding_bomb_on_logout_is_refused_before_inflating(site, param):
+    """/logout reads Redirect-binding messages only when single logout is configured, and then
+    checks the query signature before inflating (the signed-bomb case, capped at 64 KiB, is in
+    test_logout_slo.py). Unconfigured and unsigned: refused at once."""
+    from test_attacks_common import assert_refused
+    mark = site.apache.log_mark()
+    t = time.time()
+    s = requests.Session()
+    r = s.get(site.base + "/flexsaml/logout", params={param: deflate_bomb(512 * 1024)},
+              allow_redirects=False, timeout=10)
+    assert time.time() - t < 3
+    assert_refused(site, mark, r, 400, ("bad_response", "signature_invalid"), session=s)
 
 
 # ---- encodings, NUL bytes, truncation, base64 ----

@@ -370,3 +370,28 @@ def test_assertion_nested_deeper_than_the_response(site):
     root.find("saml2p:Status", NS).append(a)
     saml.sign_element(root, site.keys["signer"])
     refused(site, xml(root), reason="missing_assertion")
+
+
+# ---- elements the schema allows once ----
+
+@pytest.mark.parametrize("what", ["Conditions", "Subject", "Issuer"])
+def test_second_singleton_in_the_assertion_refused(site, what):
+    """A second Conditions (another audience), Subject (another NameID) or Issuer: whichever
+    copy a reader took, another might take the other. Refused before Lasso."""
+    root = tree(site, "alice", sign_response=False, sign_assertion=False)
+    a = assertion_of(root)
+    el = a.find("saml2:" + what, NS)
+    twin = copy.deepcopy(el)
+    if what == "Subject":
+        twin.find("saml2:NameID", NS).text = MALLORY
+    a.insert(a.index(el) + 1, twin)
+    saml.sign(root, site.keys["signer"])
+    refused(site, xml(root), reason="bad_xml")
+
+
+def test_second_status_in_the_response_refused(site):
+    root = tree(site, "alice", sign_response=False)
+    st = root.find("saml2p:Status", NS)
+    root.insert(root.index(st) + 1, copy.deepcopy(st))
+    saml.sign_element(root, site.keys["signer"])
+    refused(site, xml(root), reason="bad_xml")
