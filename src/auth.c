@@ -96,8 +96,8 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
                         "?ReturnTo=", apr_pescape_urlencoded(r->pool, return_to), NULL);
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         ap_custom_response(r, HTTP_UNAUTHORIZED,
-                           apr_pstrcat(r->pool, "{\"error\":\"login_required\",\"login_url\":\"",
-                                       apr_pescape_echo(r->pool, login, 1), "\"}", NULL));
+                           apr_pstrcat(r->pool, "{\"error\":\"login_required\",\"login_url\":",
+                                       flexsaml_json_string(r->pool, login), "}", NULL));
         r->content_type = "application/json";
         return HTTP_UNAUTHORIZED;
     }

@@ -48,8 +48,8 @@ static const char *json_list(apr_pool_t *p, const apr_array_header_t *a)
     const char *out = "[";
     int i;
     for (i = 0; i < a->nelts; i++)
-        out = apr_pstrcat(p, out, i ? "," : "", "\"",
-                          apr_pescape_echo(p, APR_ARRAY_IDX(a, i, const char *), 1), "\"", NULL);
+        out = apr_pstrcat(p, out, i ? "," : "",
+                          flexsaml_json_string(p, APR_ARRAY_IDX(a, i, const char *)), NULL);
     return apr_pstrcat(p, out, "]", NULL);
 }
 

@@ -4,6 +4,7 @@
  * Everything that can be checked without shared memory is checked in the
  * check_config hook, which `-t` runs; post_config only opens the stores.
  */
+#include <stddef.h> /* before APR: APR_OFFSETOF then uses offsetof */
 #include <string.h>
 
 #include "http_core.h"
@@ -718,8 +719,19 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     (void)plog;
     apr_pool_userdata_get(&done, init_key, s->process->pool);
     if (!done) {
+        const char *found;
+        flexsaml_lasso_verdict lv;
+
         if ((err = flexsaml_sp_global_init()) != NULL)
             CONFIG_FAIL(s, "%s", err);
+        /* Lasso before the 2025 fixes crashes on crafted XML: refuse to run
+         * on a build known to lack them, and say what was found. */
+        lv = flexsaml_lasso_check(ptemp, &found);
+        if (lv == FLEXSAML_LASSO_VULNERABLE)
+            CONFIG_FAIL(s, "%s; refusing to start (upgrade liblasso3)", found);
+        ap_log_error(APLOG_MARK,
+                     APLOG_STARTUP | (lv == FLEXSAML_LASSO_FIXED ? APLOG_INFO : APLOG_WARNING), 0,
+                     NULL, "flexsaml: %s", found);
         curl_global_init(CURL_GLOBAL_DEFAULT);
         apr_pool_userdata_set((void *)1, init_key, apr_pool_cleanup_null, s->process->pool);
     }

@@ -100,7 +100,7 @@ const char *flexsaml_session_encode(apr_pool_t *p, const flexsaml_session *s, ap
 flexsaml_session *flexsaml_session_decode(apr_pool_t *p, const char *buf, apr_size_t len);
 
 /* Finds the value of cookie `name` in a Cookie request header; NULL when
- * absent. With several cookies of that name, the first is returned. */
+ * absent, and NULL too when the name appears more than once. */
 const char *flexsaml_cookie_get(apr_pool_t *p, const char *cookie_header, const char *name);
 
 /* ------------------------------------------------------------------ */

@@ -160,6 +160,8 @@ int flexsaml_refuse_page(request_rec *r, int status, const char *code, const cha
 const char *flexsaml_reason_code(int index);
 /* An id that joins a page to its log line. */
 const char *flexsaml_correlation_id(request_rec *r);
+/* A JSON string literal, quotes included (never NULL). */
+const char *flexsaml_json_string(apr_pool_t *p, const char *s);
 /* HTML-escapes for a page (never NULL). */
 const char *flexsaml_html(apr_pool_t *p, const char *s);
 

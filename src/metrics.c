@@ -139,8 +139,8 @@ static int status_handler(request_rec *r, const flexsaml_srv_cfg *c)
 
 static void json_pair(request_rec *r, const char *k, const char *v, int first)
 {
-    ap_rprintf(r, "%s\"%s\":\"%s\"", first ? "" : ",", apr_pescape_echo(r->pool, k, 1),
-               apr_pescape_echo(r->pool, v ? v : "", 1));
+    ap_rprintf(r, "%s%s:%s", first ? "" : ",", flexsaml_json_string(r->pool, k),
+               flexsaml_json_string(r->pool, v));
 }
 
 static int whoami_handler(request_rec *r, const flexsaml_srv_cfg *c)
@@ -167,8 +167,8 @@ static int whoami_handler(request_rec *r, const flexsaml_srv_cfg *c)
         json_pair(r, "image_url", s->ident.image_url, 0);
         ap_rputs(",\"roles\":[", r);
         for (i = 0; i < s->ident.roles->nelts; i++)
-            ap_rprintf(r, "%s\"%s\"", i ? "," : "",
-                       apr_pescape_echo(r->pool, APR_ARRAY_IDX(s->ident.roles, i, char *), 1));
+            ap_rprintf(r, "%s%s", i ? "," : "",
+                       flexsaml_json_string(r->pool, APR_ARRAY_IDX(s->ident.roles, i, char *)));
         ap_rprintf(r, "],\"expires_in\":%" APR_TIME_T_FMT ",\"env\":{",
                    apr_time_sec(s->expires - apr_time_now()));
         for (i = 0; i < e->nelts; i++)

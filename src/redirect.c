@@ -96,7 +96,9 @@ static int tail_ok(const char *s, apr_size_t n, int path)
                 return 0;
             }
             c = (unsigned char)(hi << 4 | lo);
-            if (!decoded_ok(c)) {
+            /* "%25" would let an application that decodes twice see
+             * another URL than the one checked here ("/%252f%252fhost"). */
+            if (!decoded_ok(c) || c == '%') {
                 return 0;
             }
             i += 2;

@@ -335,6 +335,7 @@ const char *flexsaml_cookie_get(apr_pool_t *p, const char *cookie_header, const 
 {
     apr_size_t nlen;
     const char *s = cookie_header;
+    const char *found = NULL;
 
     if (cookie_header == NULL || name == NULL || (nlen = strlen(name)) == 0) {
         return NULL;
@@ -367,7 +368,13 @@ const char *flexsaml_cookie_get(apr_pool_t *p, const char *cookie_header, const 
                     vb++;
                     ve--;
                 }
-                return apr_pstrmemdup(p, vb, (apr_size_t)(ve - vb));
+                /* Two cookies of one name: one may have been tossed in by
+                 * another site of the domain (cookie tossing), and nothing
+                 * tells which is ours, so neither is used. */
+                if (found != NULL) {
+                    return NULL;
+                }
+                found = apr_pstrmemdup(p, vb, (apr_size_t)(ve - vb));
             }
         }
         if (end == NULL) {
@@ -375,5 +382,5 @@ const char *flexsaml_cookie_get(apr_pool_t *p, const char *cookie_header, const 
         }
         s = end + 1;
     }
-    return NULL;
+    return found;
 }

@@ -16,7 +16,7 @@
 #include "seal.h"
 
 #define MUTEX_TYPE "flexsaml-cache"
-#define KEY_LEN (1 + 2 * SHA256_DIGEST_LENGTH)
+#define KEY_LEN (2 + 2 * SHA256_DIGEST_LENGTH)
 #define MAX_VALUE (64 * 1024)
 #define FAILURE_LOG_INTERVAL 10 /* seconds */
 
@@ -24,7 +24,8 @@ struct flexsaml_store {
     const char *spec;
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
-    apr_global_mutex_t *mutex; /* only for providers that are not MP-safe */
+    apr_global_mutex_t *mutex; /* around every call, or only the check-and-set */
+    int mp_safe;               /* the provider needs no mutex for single calls */
     int initialized;
     /* Per-process failure accounting, so an outage logs a line per interval
      * instead of one per request. */
@@ -72,12 +73,13 @@ apr_status_t flexsaml_store_init(flexsaml_store *st, server_rec *s, apr_pool_t *
     (void)ptemp;
     if (st->initialized)
         return APR_SUCCESS;
-    if (st->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-        rv = ap_global_mutex_create(&st->mutex, NULL, MUTEX_TYPE,
-                                    apr_psprintf(pconf, "%pp", (void *)st), s, pconf, 0);
-        if (rv != APR_SUCCESS)
-            return rv;
-    }
+    /* Even an MP-safe provider needs the mutex for the replay check: its
+     * read and its write are two calls. */
+    st->mp_safe = !(st->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE);
+    rv = ap_global_mutex_create(&st->mutex, NULL, MUTEX_TYPE,
+                                apr_psprintf(pconf, "%pp", (void *)st), s, pconf, 0);
+    if (rv != APR_SUCCESS)
+        return rv;
     rv = st->provider->init(st->instance, "flexsaml", &hints, s, pconf);
     if (rv != APR_SUCCESS)
         return rv;
@@ -97,29 +99,37 @@ void flexsaml_store_child_init(flexsaml_store *st, server_rec *s, apr_pool_t *p)
                      "flexsaml: cannot reopen the session cache mutex in a child");
 }
 
-/* The key as hex, so that text protocols (memcache, redis) take it as is. */
-static void make_key(char kind, const char *id, unsigned char key[KEY_LEN])
+/* Printable, so that text protocols (memcache, redis) take it as is. shmcb
+ * picks its sub-cache from the first byte: a spread-out first byte (not the
+ * kind letter) uses every sub-cache, so one kind cannot evict itself early. */
+static void make_key(request_rec *r, char kind, const char *id, unsigned char key[KEY_LEN])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[SHA256_DIGEST_LENGTH];
     int i;
 
+    /* A session belongs to the public host that made it: a cookie sent to
+     * another virtual host (another port of the same name, say) finds
+     * nothing there, even with the same SP entity ID and store. */
+    if (kind == FLEXSAML_KEY_SESSION)
+        id = apr_pstrcat(r->pool, flexsaml_public_host(r), "\n", id, NULL);
     SHA256((const unsigned char *)id, strlen(id), md);
-    key[0] = (unsigned char)kind;
+    key[0] = (unsigned char)(0x21 + md[0] % 94);
+    key[1] = (unsigned char)kind;
     for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-        key[1 + 2 * i] = (unsigned char)hex[md[i] >> 4];
-        key[2 + 2 * i] = (unsigned char)hex[md[i] & 15];
+        key[2 + 2 * i] = (unsigned char)hex[md[i] >> 4];
+        key[3 + 2 * i] = (unsigned char)hex[md[i] & 15];
     }
 }
 
 static apr_status_t lock(flexsaml_store *st)
 {
-    return st->mutex ? apr_global_mutex_lock(st->mutex) : APR_SUCCESS;
+    return st->mp_safe ? APR_SUCCESS : apr_global_mutex_lock(st->mutex);
 }
 
 static void unlock(flexsaml_store *st)
 {
-    if (st->mutex)
+    if (!st->mp_safe)
         apr_global_mutex_unlock(st->mutex);
 }
 
@@ -154,7 +164,7 @@ apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, c
     const char *raw;
     apr_size_t n;
 
-    make_key(kind, id, key);
+    make_key(r, kind, id, key);
     if ((rv = lock(st)) != APR_SUCCESS)
         return rv;
     rv = retrieve(st, r, key, &raw, &n);
@@ -186,7 +196,7 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, c
 
     const flexsaml_sealer *sealer = sealer_of(r, kind);
 
-    make_key(kind, id, key);
+    make_key(r, kind, id, key);
     if (sealer &&
         !(val = flexsaml_seal(r->pool, sealer, (const char *)key, KEY_LEN, val, len, &len)))
         return APR_EGENERAL;
@@ -206,7 +216,7 @@ apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, char kind
     unsigned char key[KEY_LEN];
     apr_status_t rv;
 
-    make_key(kind, id, key);
+    make_key(r, kind, id, key);
     if ((rv = lock(st)) != APR_SUCCESS)
         return rv;
     rv = st->provider->remove(st->instance, r->server, key, KEY_LEN, r->pool);
@@ -219,21 +229,39 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, 
                                  apr_time_t expiry)
 {
     unsigned char key[KEY_LEN];
-    unsigned char one = '1';
+    char token[17];
+    unsigned char raw[8];
+    const char *back = NULL;
+    apr_size_t n = 0;
     apr_status_t rv;
+    int i;
 
-    make_key(kind, id, key);
-    if ((rv = lock(st)) != APR_SUCCESS)
-        return rv;
+    make_key(r, kind, id, key);
+    if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS)
+        return APR_EGENERAL;
+    for (i = 0; i < 8; i++)
+        apr_snprintf(token + 2 * i, 3, "%02x", raw[i]);
     /* Under the mutex the check and the insert are one step for every
      * process of this server. */
-    rv = retrieve(st, r, key, NULL, NULL);
+    if ((rv = apr_global_mutex_lock(st->mutex)) != APR_SUCCESS)
+        return rv;
+    rv = retrieve(st, r, key, &back, &n);
     if (rv == APR_SUCCESS) {
         rv = APR_EEXIST;
     } else if (rv == APR_NOTFOUND) {
-        rv = st->provider->store(st->instance, r->server, key, KEY_LEN, expiry, &one, 1, r->pool);
+        rv = st->provider->store(st->instance, r->server, key, KEY_LEN, expiry,
+                                 (unsigned char *)token, 16, r->pool);
+        /* A store shared by several servers has no atomic add in the
+         * socache API: reading our own token back means no other server
+         * wrote in between; if one did, the last writer wins and we refuse.
+         * What is left is the window between two writes and two reads. */
+        if (rv == APR_SUCCESS && st->mp_safe) {
+            rv = retrieve(st, r, key, &back, &n);
+            if (rv == APR_SUCCESS && (n != 16 || memcmp(back, token, 16) != 0))
+                rv = APR_EEXIST;
+        }
     }
-    unlock(st);
+    apr_global_mutex_unlock(st->mutex);
     flexsaml_metric_store(r, FLEXSAML_OP_ONCE, rv);
     return rv;
 }

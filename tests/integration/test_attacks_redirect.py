@@ -117,8 +117,6 @@ def test_return_to_on_login(site):
     check_all(results)
 
 
-@pytest.mark.xfail(strict=True, reason="redirect.c guards one decoding; /%252f%252fhost becomes "
-                   "//host after two (fix: refuse a decoded '%' in tail_ok)")
 def test_double_decoding_stays_local(site):
     s = requests.Session()
     results = []

@@ -247,7 +247,6 @@ STORE_KEYS = ("store.c keys every entry as <kind letter><hex digest>; mod_socach
               "start the key with a byte of the digest (binary for shmcb), kind after it")
 
 
-@pytest.mark.xfail(strict=True, reason=STORE_KEYS)
 def test_replay_after_many_other_logins(site):
     """A captured response, replayed inside its validity window after 600 other logins."""
     from concurrent.futures import ThreadPoolExecutor
@@ -262,7 +261,6 @@ def test_replay_after_many_other_logins(site):
     refused(site, body, reason="replayed")
 
 
-@pytest.mark.xfail(strict=True, reason=STORE_KEYS)
 def test_session_survives_many_other_logins(site):
     from concurrent.futures import ThreadPoolExecutor
     s, _ = accepted(site, xml(tree(site, "ada")))

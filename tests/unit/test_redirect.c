@@ -226,7 +226,6 @@ static const char *const safe[] = {
     "/x#//evil.example",
     "/x?a=%22&b=%3C",
     "/a%2Fb",
-    "/%252f%252fevil",
     "/~user/index.html",
     "/x:y@z",
     "/?",
@@ -326,7 +325,8 @@ static void test_every_byte_after_slash(void **state)
         int printable = b > 0x20 && b < 0x7f;
         int html = b == '"' || b == '<' || b == '>' || b == '`';
         int raw_ok = printable && b != '\\' && !html;
-        int dec_ok = b >= 0x20 && b < 0x7f && b != '\\';
+        /* %25 is refused too: decoded twice it could become another URL. */
+        int dec_ok = b >= 0x20 && b < 0x7f && b != '\\' && b != '%';
 
         assert_int_equal(flexsaml_redirect_target(p, raw2, THIS_HOST, NULL) != NULL,
                          raw_ok && b != '/' && b != '%');
