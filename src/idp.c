@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "flexsaml_sp.h"
+#include "saml_xml.h"
 
 #define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
 #define DS_NS "http://www.w3.org/2000/09/xmldsig#"
@@ -287,14 +288,8 @@ const char *flexsaml_idp_from_metadata(apr_pool_t *p, const char *xml, apr_size_
 
     if (len > 4 * 1024 * 1024)
         return "the IdP metadata is larger than 4 MiB";
-    doc = xmlReadMemory(xml, (int)len, "idp-metadata.xml", NULL,
-                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc)
-        return "the IdP metadata is not well-formed XML";
-    if (doc->intSubset) {
-        xmlFreeDoc(doc);
-        return "the IdP metadata has a DOCTYPE, which is refused";
-    }
+    if ((err = flexsaml_xml_parse(p, xml, len, &doc)) != NULL)
+        return apr_pstrcat(p, "the IdP metadata: ", err, NULL);
     root = xmlDocGetRootElement(doc);
     if (is_md(root, "EntityDescriptor")) {
         ed = root;
@@ -303,12 +298,9 @@ const char *flexsaml_idp_from_metadata(apr_pool_t *p, const char *xml, apr_size_
             if (is_md(c, "EntityDescriptor"))
                 ed = c;
     }
-    if (!ed) {
-        xmlFreeDoc(doc);
+    if (!ed)
         return "the IdP metadata has no md:EntityDescriptor";
-    }
     err = idp_from_descriptor(p, ed, idp);
-    xmlFreeDoc(doc);
     if (!err)
         err = idp_finish(p, idp);
     if (err)

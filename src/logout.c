@@ -259,7 +259,7 @@ const char *flexsaml_logout_read(apr_pool_t *p, const char *query,
                                  const apr_array_header_t *certs_b64, flexsaml_logout_msg *out)
 {
     const char *param = "SAMLResponse", *raw, *relay, *sigalg, *sig_raw, *signed_part, *sig_b64;
-    const char *xml;
+    const char *xml, *err;
     unsigned char *sig;
     apr_size_t sig_len, xml_len;
     xmlDoc *doc;
@@ -293,17 +293,12 @@ const char *flexsaml_logout_read(apr_pool_t *p, const char *query,
         return "the logout message signature does not verify with the IdP certificate";
     if (!(xml = decoded(p, raw)) || !(xml = inflate_b64(p, xml, &xml_len)))
         return "the logout message does not inflate (corrupt, or over 64 KiB)";
-    doc = xmlReadMemory(xml, (int)xml_len, "logout.xml", NULL,
-                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc)
-        return "the logout message is not well-formed XML";
+    if ((err = flexsaml_xml_parse(p, xml, xml_len, &doc)) != NULL)
+        return apr_pstrcat(p, "the logout message: ", err, NULL);
     root = xmlDocGetRootElement(doc);
-    if (doc->intSubset || !root ||
-        !(flexsaml_xml_is(root, SAMLP_NS, "LogoutResponse") ||
-          flexsaml_xml_is(root, SAMLP_NS, "LogoutRequest"))) {
-        xmlFreeDoc(doc);
+    if (!root || !(flexsaml_xml_is(root, SAMLP_NS, "LogoutResponse") ||
+                   flexsaml_xml_is(root, SAMLP_NS, "LogoutRequest")))
         return "the logout message is not a samlp:LogoutRequest or LogoutResponse";
-    }
     out->is_request = flexsaml_xml_is(root, SAMLP_NS, "LogoutRequest");
     out->id = flexsaml_xml_attr(p, root, "ID");
     out->destination = flexsaml_xml_attr(p, root, "Destination");
@@ -316,6 +311,5 @@ const char *flexsaml_logout_read(apr_pool_t *p, const char *query,
         "Value");
     out->success = out->status && !strcmp(out->status, STATUS_SUCCESS);
     out->relay_state = relay ? decoded(p, relay) : NULL;
-    xmlFreeDoc(doc);
     return NULL;
 }

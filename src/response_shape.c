@@ -69,7 +69,7 @@ static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ex
     (void)name;
     (void)ext_id;
     (void)sys_id;
-    stop(ctx, "the response has a DOCTYPE");
+    stop(ctx, "the document has a DOCTYPE, which is refused");
 }
 
 static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
@@ -80,20 +80,20 @@ static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlCh
     (void)public_id;
     (void)system_id;
     (void)content;
-    stop(ctx, "the response declares an entity");
+    stop(ctx, "the document declares an entity");
 }
 
 static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
 {
     (void)target;
     (void)data;
-    stop(ctx, "the response contains a processing instruction");
+    stop(ctx, "the document contains a processing instruction");
 }
 
 static void on_reference(void *ctx, const xmlChar *name)
 {
     (void)name;
-    stop(ctx, "the response contains an entity reference");
+    stop(ctx, "the document contains an entity reference");
 }
 
 static apr_status_t shape_cleanup(void *doc);
@@ -109,7 +109,7 @@ const char *flexsaml_xml_parse(apr_pool_t *p, const char *xml, apr_size_t len, x
         return "the document contains NUL bytes";
     ctxt = xmlCreateMemoryParserCtxt(xml, (int)len);
     if (!ctxt)
-        return "the response cannot be parsed";
+        return "the document cannot be parsed";
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
                                 XML_PARSE_NOCDATA);
     /* ctxt->sax is this context's own copy of the handlers. */
@@ -129,7 +129,7 @@ const char *flexsaml_xml_parse(apr_pool_t *p, const char *xml, apr_size_t len, x
     if (g.stopped)
         return g.stopped;
     if (!wellformed || !*doc)
-        return "the response is not well-formed XML";
+        return "the document is not well-formed XML";
     return NULL;
 }
 
