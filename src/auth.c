@@ -90,6 +90,10 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
     const char *url, *request_id, *err;
     apr_status_t rv;
 
+    /* What goes out as RelayState and into the pending request is already
+     * a safe target (an absolute-form request line could name any host). */
+    if (!flexsaml_safe_target(r, return_to))
+        return_to = c->default_url;
     if (wants_json(r)) {
         const char *login =
             apr_pstrcat(r->pool, flexsaml_endpoint_url(r, "/login"),
