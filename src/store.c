@@ -268,7 +268,13 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, 
 
 void flexsaml_store_register_mutex(apr_pool_t *pconf)
 {
-    ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+    /* This lock is taken on every protected request. A process-shared
+     * pthread mutex is a futex, with no system call when uncontended;
+     * registering it by name keeps it out of a "Mutex file:... default" line
+     * (Debian's apache2.conf has one), which would make it an fcntl lock,
+     * two system calls per request. "Mutex <mechanism> flexsaml-cache"
+     * still overrides it. */
+    ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_PROC_PTHREAD, 0);
 }
 
 int flexsaml_store_unavailable(request_rec *r, apr_status_t rv, const char *what)
