@@ -91,12 +91,13 @@ int flexsaml_tr_merge_attributes(apr_pool_t *p, const char *current, const char 
  * letters); other bytes must match exactly. */
 int flexsaml_tr_name_equal(const char *a, const char *b);
 
+/* /v1/Workspaces/<WS>/Workers */
+const char *flexsaml_tr_workers_path(apr_pool_t *p, const char *workspace);
+
 /* Reads one page of ListWorker: *sid is the Worker whose friendly_name
  * equals name (NULL when none), *next the path and query of the next page
  * under /v1/Workspaces/<workspace>/Workers (NULL on the last page, or when it
  * points anywhere else). Returns NULL or why the page is unusable. */
-/* /v1/Workspaces/<WS>/Workers */
-const char *flexsaml_tr_workers_path(apr_pool_t *p, const char *workspace);
 const char *flexsaml_tr_list_pick(apr_pool_t *p, const char *body, const char *workspace,
                                   const char *name, const char **sid, const char **next);
 
