@@ -9,9 +9,11 @@
  * error, never sent again.
  *
  *   httpload -p PORT -f REQUESTS [-c CONNS] [-e STATUS] [-k COOKIE -o COOKIES_OUT]
- *            [-t TIMEOUT_S]
+ *            [-s STATUSES_OUT] [-t TIMEOUT_S]
  *
  * REQUESTS holds records "<length>\n<length bytes of a complete HTTP/1.1 request>".
+ * COOKIES_OUT gets the value of cookie COOKIE each response set, STATUSES_OUT
+ * each response's status (-1: no answer), one line per request, in order.
  * Prints one JSON object on stdout. Exit status 0 when every request got the
  * expected status (-e, default: any), 1 otherwise, 2 on a usage or I/O error.
  */
@@ -250,7 +252,7 @@ static double pct(const double *sorted, long n, double p)
 
 int main(int argc, char **argv)
 {
-    const char *file = NULL, *cookies_out = NULL;
+    const char *file = NULL, *cookies_out = NULL, *statuses_out = NULL;
     int nconns = 1, expect = 0, opt, i;
     double timeout = 600.0, t0, t1;
     conn conns[MAX_CONNS];
@@ -258,7 +260,7 @@ int main(int argc, char **argv)
     long counts[600] = {0}, bad = 0;
     double *sorted;
 
-    while ((opt = getopt(argc, argv, "p:f:c:e:k:o:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:f:c:e:k:o:s:t:")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'f': file = optarg; break;
@@ -266,10 +268,11 @@ int main(int argc, char **argv)
         case 'e': expect = atoi(optarg); break;
         case 'k': cookie_name = optarg; break;
         case 'o': cookies_out = optarg; break;
+        case 's': statuses_out = optarg; break;
         case 't': timeout = atof(optarg); break;
         default:
             fprintf(stderr, "usage: httpload -p PORT -f REQUESTS [-c CONNS] [-e STATUS] "
-                            "[-k COOKIE -o OUT] [-t TIMEOUT_S]\n");
+                            "[-k COOKIE -o OUT] [-s STATUSES_OUT] [-t TIMEOUT_S]\n");
             return 2;
         }
     }
@@ -391,6 +394,15 @@ int main(int argc, char **argv)
             die(cookies_out);
         for (k = 0; k < nreqs; k++)
             fprintf(f, "%s\n", cookie_of[k] ? cookie_of[k] : "");
+        fclose(f);
+    }
+    if (statuses_out) {
+        FILE *f = fopen(statuses_out, "w");
+        long k;
+        if (!f)
+            die(statuses_out);
+        for (k = 0; k < nreqs; k++)
+            fprintf(f, "%d\n", status_of[k]);
         fclose(f);
     }
     for (i = 0; i < nconns; i++)

@@ -4,6 +4,7 @@ bench/httpload posts."""
 import json
 import multiprocessing
 import os
+import signal
 import urllib.parse
 
 from servers import harness, saml
@@ -28,6 +29,9 @@ _signer = None
 
 def _init(key, cert):
     global _signer
+    # The runner turns SIGTERM into KeyboardInterrupt; a worker just ends (Pool.terminate).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _signer = CachedKeySigner(key, cert)
 
 

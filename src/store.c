@@ -11,6 +11,7 @@
 #include "apr_strings.h"
 #include "apr_atomic.h"
 #include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include "flexsaml_glue.h"
 #include "seal.h"
@@ -31,11 +32,19 @@ struct flexsaml_store {
      * instead of one per request. */
     volatile apr_uint32_t last_failure_log;
     volatile apr_uint32_t failures;
+    /* Fetched once: OpenSSL 3 looks SHA256() up again on every call. */
+    EVP_MD *sha256;
 };
 
 const char *flexsaml_store_spec(const flexsaml_store *st)
 {
     return st->spec;
+}
+
+static apr_status_t free_md(void *md)
+{
+    EVP_MD_free(md);
+    return APR_SUCCESS;
 }
 
 const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_store **out)
@@ -47,6 +56,10 @@ const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_stor
     const char *err;
 
     st->spec = apr_pstrdup(p, spec);
+    st->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!st->sha256)
+        return "OpenSSL has no SHA-256";
+    apr_pool_cleanup_register(p, st->sha256, free_md, apr_pool_cleanup_null);
     st->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
     if (!st->provider) {
         return apr_psprintf(p,
@@ -67,7 +80,10 @@ const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_stor
 apr_status_t flexsaml_store_init(flexsaml_store *st, server_rec *s, apr_pool_t *pconf,
                                  apr_pool_t *ptemp)
 {
-    struct ap_socache_hints hints = {KEY_LEN, 1024, 60};
+    /* shmcb sizes its index from these: a session is ~500 bytes and its
+     * replay marker 16, so an average near 384 gives both index slots
+     * instead of leaving data space unused behind a full index. */
+    struct ap_socache_hints hints = {KEY_LEN, 384, 60};
     apr_status_t rv;
 
     (void)ptemp;
@@ -102,7 +118,8 @@ void flexsaml_store_child_init(flexsaml_store *st, server_rec *s, apr_pool_t *p)
 /* Printable, so that text protocols (memcache, redis) take it as is. shmcb
  * picks its sub-cache from the first byte: a spread-out first byte (not the
  * kind letter) uses every sub-cache, so one kind cannot evict itself early. */
-static void make_key(request_rec *r, char kind, const char *id, unsigned char key[KEY_LEN])
+static void make_key(const flexsaml_store *st, request_rec *r, char kind, const char *id,
+                     unsigned char key[KEY_LEN])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -113,7 +130,7 @@ static void make_key(request_rec *r, char kind, const char *id, unsigned char ke
      * nothing there, even with the same SP entity ID and store. */
     if (kind == FLEXSAML_KEY_SESSION)
         id = apr_pstrcat(r->pool, flexsaml_public_host(r), "\n", id, NULL);
-    SHA256((const unsigned char *)id, strlen(id), md);
+    EVP_Digest(id, strlen(id), md, NULL, st->sha256, NULL);
     key[0] = (unsigned char)(0x21 + md[0] % 94);
     key[1] = (unsigned char)kind;
     for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
@@ -164,7 +181,7 @@ apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, c
     const char *raw;
     apr_size_t n;
 
-    make_key(r, kind, id, key);
+    make_key(st, r, kind, id, key);
     if ((rv = lock(st)) != APR_SUCCESS)
         return rv;
     rv = retrieve(st, r, key, &raw, &n);
@@ -196,7 +213,7 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, c
 
     const flexsaml_sealer *sealer = sealer_of(r, kind);
 
-    make_key(r, kind, id, key);
+    make_key(st, r, kind, id, key);
     if (sealer &&
         !(val = flexsaml_seal(r->pool, sealer, (const char *)key, KEY_LEN, val, len, &len)))
         return APR_EGENERAL;
@@ -216,7 +233,7 @@ apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, char kind
     unsigned char key[KEY_LEN];
     apr_status_t rv;
 
-    make_key(r, kind, id, key);
+    make_key(st, r, kind, id, key);
     if ((rv = lock(st)) != APR_SUCCESS)
         return rv;
     rv = st->provider->remove(st->instance, r->server, key, KEY_LEN, r->pool);
@@ -236,7 +253,7 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, 
     apr_status_t rv;
     int i;
 
-    make_key(r, kind, id, key);
+    make_key(st, r, kind, id, key);
     if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS)
         return APR_EGENERAL;
     for (i = 0; i < 8; i++)
