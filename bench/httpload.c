@@ -41,9 +41,9 @@ typedef struct {
 
 typedef struct {
     int fd;
-    long req;          /* index of the request in flight, -1 when idle */
-    size_t sent;       /* bytes of it written */
-    char *buf;         /* response bytes read so far */
+    long req;    /* index of the request in flight, -1 when idle */
+    size_t sent; /* bytes of it written */
+    char *buf;   /* response bytes read so far */
     size_t have;
     double started;
 } conn;
@@ -176,7 +176,8 @@ static int complete(conn *c, size_t *used, int *close_after)
         return 0;
     body_at = (size_t)(hend - c->buf) + 4;
     *close_after = 0;
-    if ((v = header(c->buf, hend + 2, "Connection", &vlen)) && vlen == 5 && !strncasecmp(v, "close", 5))
+    if ((v = header(c->buf, hend + 2, "Connection", &vlen)) && vlen == 5 &&
+        !strncasecmp(v, "close", 5))
         *close_after = 1;
     if ((v = header(c->buf, hend + 2, "Content-Length", &vlen))) {
         total = body_at + strtoul(v, NULL, 10);
@@ -262,14 +263,30 @@ int main(int argc, char **argv)
 
     while ((opt = getopt(argc, argv, "p:f:c:e:k:o:s:t:")) != -1) {
         switch (opt) {
-        case 'p': port = atoi(optarg); break;
-        case 'f': file = optarg; break;
-        case 'c': nconns = atoi(optarg); break;
-        case 'e': expect = atoi(optarg); break;
-        case 'k': cookie_name = optarg; break;
-        case 'o': cookies_out = optarg; break;
-        case 's': statuses_out = optarg; break;
-        case 't': timeout = atof(optarg); break;
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'c':
+            nconns = atoi(optarg);
+            break;
+        case 'e':
+            expect = atoi(optarg);
+            break;
+        case 'k':
+            cookie_name = optarg;
+            break;
+        case 'o':
+            cookies_out = optarg;
+            break;
+        case 's':
+            statuses_out = optarg;
+            break;
+        case 't':
+            timeout = atof(optarg);
+            break;
         default:
             fprintf(stderr, "usage: httpload -p PORT -f REQUESTS [-c CONNS] [-e STATUS] "
                             "[-k COOKIE -o OUT] [-s STATUSES_OUT] [-t TIMEOUT_S]\n");
@@ -277,7 +294,8 @@ int main(int argc, char **argv)
         }
     }
     if (!file || port <= 0 || nconns < 1 || nconns > MAX_CONNS) {
-        fprintf(stderr, "httpload: -p PORT and -f REQUESTS are required; 1 <= -c <= %d\n", MAX_CONNS);
+        fprintf(stderr, "httpload: -p PORT and -f REQUESTS are required; 1 <= -c <= %d\n",
+                MAX_CONNS);
         return 2;
     }
     load(file);
@@ -380,7 +398,8 @@ int main(int argc, char **argv)
                "\"reconnects\": %ld, \"conns\": %d, \"elapsed_s\": %.6f, \"rps\": %.2f, ",
                nreqs, done_reqs, errors, bad, reconnects, nconns, t1 - t0,
                (t1 > t0) ? (double)done_reqs / (t1 - t0) : 0.0);
-        printf("\"lat_ms\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"max\": %.3f}, \"status\": {",
+        printf("\"lat_ms\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"max\": %.3f}, "
+               "\"status\": {",
                pct(sorted, n, 50), pct(sorted, n, 90), pct(sorted, n, 99), n ? sorted[n - 1] : 0.0);
         for (k = 0, i = 0; k < 600; k++)
             if (counts[k])

@@ -125,7 +125,8 @@ int main(int argc, char **argv)
         rc = process(server, copy);
         free(copy);
         if (rc != 0) {
-            fprintf(stderr, "lassobench: response %ld refused: %s (%d)\n", i, lasso_strerror(rc), rc);
+            fprintf(stderr, "lassobench: response %ld refused: %s (%d)\n", i, lasso_strerror(rc),
+                    rc);
             return 1;
         }
     }
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
     for (i = 0; i < n; i++) {
         rc = process(server, resp[i]);
         if (rc != 0) {
-            fprintf(stderr, "lassobench: response %ld refused: %s (%d)\n", i, lasso_strerror(rc), rc);
+            fprintf(stderr, "lassobench: response %ld refused: %s (%d)\n", i, lasso_strerror(rc),
+                    rc);
             return 1;
         }
     }

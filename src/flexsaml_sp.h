@@ -23,6 +23,10 @@ const char *flexsaml_idp_from_fields(apr_pool_t *p, const char *cert_pem, const 
                                      const char *issuer, flexsaml_idp **out);
 const char *flexsaml_idp_from_metadata(apr_pool_t *p, const char *xml, apr_size_t len,
                                        flexsaml_idp **out);
+/* An X.509 validity time as an apr time; 0 when it does not convert. */
+struct asn1_string_st;
+apr_time_t flexsaml_asn1_time(const struct asn1_string_st *t);
+
 /* Parses one PEM (or bare base64) certificate; fills its base64 DER body,
  * expiry and subject. */
 const char *flexsaml_cert_parse(apr_pool_t *p, const char *pem, const char **b64,

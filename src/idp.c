@@ -56,13 +56,13 @@ static const char *cert_body(apr_pool_t *p, const char *pem)
     return *out ? out : NULL;
 }
 
-static apr_time_t asn1_to_apr(const ASN1_TIME *t)
+apr_time_t flexsaml_asn1_time(const ASN1_TIME *t)
 {
     struct tm tm;
     apr_time_exp_t xt;
     apr_time_t out;
 
-    if (!ASN1_TIME_to_tm(t, &tm))
+    if (!t || !ASN1_TIME_to_tm(t, &tm))
         return 0;
     memset(&xt, 0, sizeof(xt));
     xt.tm_year = tm.tm_year;
@@ -104,7 +104,7 @@ const char *flexsaml_cert_parse(apr_pool_t *p, const char *pem, const char **b64
         return "does not hold an RSA or EC public key";
     }
     if (not_after)
-        *not_after = asn1_to_apr(X509_get0_notAfter(x));
+        *not_after = flexsaml_asn1_time(X509_get0_notAfter(x));
     if (subject) {
         name = X509_NAME_oneline(X509_get_subject_name(x), NULL, 0);
         *subject = apr_pstrdup(p, name ? name : "");

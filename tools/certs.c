@@ -85,26 +85,6 @@ static const char *fingerprint(apr_pool_t *p, X509 *x, const EVP_MD *md)
     return out;
 }
 
-static apr_time_t asn1_time(const ASN1_TIME *t)
-{
-    struct tm tm;
-    apr_time_exp_t xt;
-    apr_time_t out;
-
-    if (!t || !ASN1_TIME_to_tm(t, &tm))
-        return 0;
-    memset(&xt, 0, sizeof(xt));
-    xt.tm_year = tm.tm_year;
-    xt.tm_mon = tm.tm_mon;
-    xt.tm_mday = tm.tm_mday;
-    xt.tm_hour = tm.tm_hour;
-    xt.tm_min = tm.tm_min;
-    xt.tm_sec = tm.tm_sec;
-    if (apr_time_exp_gmt_get(&out, &xt) != APR_SUCCESS)
-        return 0;
-    return out;
-}
-
 const char *tool_cert_read(apr_pool_t *p, const char *text, tool_cert *out)
 {
     const char *err, *b64;
@@ -131,8 +111,8 @@ const char *tool_cert_read(apr_pool_t *p, const char *text, tool_cert *out)
     out->issuer = name_text(p, X509_get_issuer_name(x));
     out->sha256 = fingerprint(p, x, EVP_sha256());
     out->sha1 = fingerprint(p, x, EVP_sha1());
-    out->not_before = asn1_time(X509_get0_notBefore(x));
-    out->not_after = asn1_time(X509_get0_notAfter(x));
+    out->not_before = flexsaml_asn1_time(X509_get0_notBefore(x));
+    out->not_after = flexsaml_asn1_time(X509_get0_notAfter(x));
     key = X509_get0_pubkey(x);
     if (key)
         out->key = apr_psprintf(p, "%s %d bits",

@@ -48,7 +48,8 @@ static void test_request_round_trip(void **state)
                                       &url, &id);
     assert_null(err);
     assert_non_null(strstr(url, "https://idp.example/slo?x=1&SAMLRequest="));
-    assert_non_null(strstr(url, "&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256"));
+    assert_non_null(
+        strstr(url, "&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256"));
     /* Read back as the IdP would, with the SP certificate. */
     assert_null(flexsaml_logout_read(pool, strchr(url, '?') + 5, certs("sp-cert.pem"), &m));
     assert_true(m.is_request);
@@ -67,8 +68,8 @@ static void test_response_and_tampering(void **state)
     char *bad;
     flexsaml_logout_msg m;
     (void)state;
-    assert_null(flexsaml_logout_response_url(pool, "https://sp.example/logout", "issuer", "_req1", 1,
-                                             NULL, slurp("sp-key.pem"), &url));
+    assert_null(flexsaml_logout_response_url(pool, "https://sp.example/logout", "issuer", "_req1",
+                                             1, NULL, slurp("sp-key.pem"), &url));
     q = strchr(url, '?') + 1;
     assert_null(flexsaml_logout_read(pool, q, certs("sp-cert.pem"), &m));
     assert_false(m.is_request);
