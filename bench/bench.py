@@ -565,7 +565,7 @@ def main():
     a.lasso_logins = 1000 if quick else 2000
     a.chunk = 10000
     a.timeout = 1800
-    a.flex_cache = "shmcb:flexsaml_bench(268435456)"
+    a.flex_cache = "shmcb:flexsaml_bench(402653184)"
     a.probe_bytes = 8 << 20
     a.probe_logins = 6000
     a.profile_logins = 5000

@@ -64,8 +64,14 @@ static flexsaml_session *lookup(request_rec *r, const flexsaml_srv_cfg *c, apr_s
 
 flexsaml_session *flexsaml_request_session(request_rec *r)
 {
-    request_state *st = state_of(r);
+    request_state *st;
     const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
+
+    /* Subrequests (a directory index, an include) carry the same cookie:
+     * the main request's one store read serves them all. */
+    while (r->main)
+        r = r->main;
+    st = state_of(r);
 
     if (!st->looked_up && c->store) {
         st->session = lookup(r, c, &st->store_status);
