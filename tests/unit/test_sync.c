@@ -316,8 +316,11 @@ static void test_deadline_gives_up_and_logs(void **state)
     assert_true(stub.calls >= 2 && stub.calls < 20);
     assert_int_equal(st.retried, (apr_uint32_t)stub.calls - 1);
     assert_true(stub.at[stub.calls - 1] - stub.at[0] < MS(300));
-    assert_int_equal(logged("worker=\"ann@x\" outcome=failed requests="), 1);
-    assert_int_equal(logged("reason=\"gave up at the deadline"), 1);
+    /* One failure line that names the deadline: whether the last retry was
+     * attempted or the deadline passed while it waited depends on timing
+     * (a sanitizer build is slow). */
+    assert_int_equal(logged("worker=\"ann@x\" outcome=failed"), 1);
+    assert_int_equal(logged("(FlexSAMLTaskRouterDeadline 300ms)"), 1);
     assert_int_equal(logged("the next login of this person sends the full state again"), 1);
 }
 
