@@ -7,6 +7,7 @@
  * in flight finish on the old one, so no login fails across a rotation.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "http_core.h"
 #include "apr_strings.h"
@@ -105,7 +106,8 @@ static const char *accept_metadata(apr_pool_t *p, const flexsaml_srv_cfg *c, con
 static void write_cache(apr_pool_t *p, server_rec *s, const char *path, const char *xml,
                         apr_size_t len)
 {
-    const char *tmp = apr_pstrcat(p, path, ".new", NULL);
+    /* One temporary file per process: every child refreshes on its own. */
+    const char *tmp = apr_psprintf(p, "%s.%ld.new", path, (long)getpid());
     apr_file_t *f;
     apr_status_t rv;
 
