@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_encode.h>
 #include <apr_escape.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -127,6 +130,56 @@ static int is_http_url(const char *u)
            !strpbrk(u, " \t\r\n\"<>");
 }
 
+static const char *bn_b64(apr_pool_t *p, const BIGNUM *bn)
+{
+    int len = BN_num_bytes(bn);
+    unsigned char *bin;
+
+    if (len <= 0)
+        return NULL;
+    bin = apr_palloc(p, (apr_size_t)len);
+    BN_bn2bin(bn, bin);
+    return apr_pencode_base64_binary(p, bin, len, APR_ENCODE_NONE, NULL);
+}
+
+/* The KeyInfo Lasso gets for one signing certificate. For an RSA key it is
+ * the bare key (ds:KeyValue), not the certificate: xmlsec copies the key
+ * data for every signature it checks, and with a certificate that copy means
+ * re-decoding the whole X.509 through OpenSSL's decoders, a third of a
+ * login's CPU. Nothing is lost: Lasso trusts the metadata's key, never the
+ * certificate's chain or dates (the expiry is ours to warn about). EC keys
+ * keep the certificate form, which xmlsec reads as is. */
+static const char *key_info(apr_pool_t *p, const char *b64)
+{
+    const char *x509 = apr_pstrcat(p, "<ds:X509Data><ds:X509Certificate>", b64,
+                                   "</ds:X509Certificate></ds:X509Data>", NULL);
+    apr_size_t der_len;
+    const unsigned char *der;
+    const char *out = x509;
+    BIGNUM *n = NULL, *e = NULL;
+    X509 *x;
+    EVP_PKEY *key;
+
+    der = (const unsigned char *)apr_pdecode_base64_binary(p, b64, APR_ENCODE_STRING,
+                                                           APR_ENCODE_NONE, &der_len);
+    if (!der || !(x = d2i_X509(NULL, &der, (long)der_len)))
+        return x509;
+    key = X509_get0_pubkey(x);
+    if (key && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA &&
+        EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) &&
+        EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e)) {
+        const char *mod = bn_b64(p, n), *exp = bn_b64(p, e);
+        if (mod && exp)
+            out = apr_pstrcat(p, "<ds:KeyValue><ds:RSAKeyValue><ds:Modulus>", mod,
+                              "</ds:Modulus><ds:Exponent>", exp,
+                              "</ds:Exponent></ds:RSAKeyValue></ds:KeyValue>", NULL);
+    }
+    BN_free(n);
+    BN_free(e);
+    X509_free(x);
+    return out;
+}
+
 /* Builds the normalized metadata from the parts every source yields. */
 static const char *idp_finish(apr_pool_t *p, flexsaml_idp *idp)
 {
@@ -143,12 +196,9 @@ static const char *idp_finish(apr_pool_t *p, flexsaml_idp *idp)
     if (idp->certs_b64->nelts == 0)
         return "has no signing certificate";
     for (i = 0; i < idp->certs_b64->nelts; i++) {
-        keys = apr_pstrcat(p, keys,
-                           "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data>"
-                           "<ds:X509Certificate>",
-                           APR_ARRAY_IDX(idp->certs_b64, i, const char *),
-                           "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
-                           NULL);
+        keys = apr_pstrcat(p, keys, "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo>",
+                           key_info(p, APR_ARRAY_IDX(idp->certs_b64, i, const char *)),
+                           "</ds:KeyInfo></md:KeyDescriptor>", NULL);
     }
     if (idp->slo_url)
         slo = apr_pstrcat(p, "<md:SingleLogoutService Binding=\"" BINDING_REDIRECT "\" Location=\"",

@@ -1,8 +1,7 @@
 /*
  * Sessions, pending AuthnRequests and the assertion replay cache, all in one
  * ap_socache provider (shmcb on one host; redis, memcache or dbm for more).
- * Keys are a kind letter and the SHA-256 of the id, so no outside value ever
- * becomes a store key, and a dump of the store yields no usable cookie.
+ * Keys come from store_key.c: no outside value ever becomes a store key.
  */
 #include <string.h>
 
@@ -10,14 +9,14 @@
 #include "util_mutex.h"
 #include "apr_strings.h"
 #include "apr_atomic.h"
-#include <openssl/sha.h>
 #include <openssl/evp.h>
 
 #include "flexsaml_glue.h"
 #include "seal.h"
+#include "store_key.h"
 
 #define MUTEX_TYPE "flexsaml-cache"
-#define KEY_LEN (2 + 2 * SHA256_DIGEST_LENGTH)
+#define KEY_LEN FLEXSAML_STORE_KEY_LEN
 #define MAX_VALUE (64 * 1024)
 #define FAILURE_LOG_INTERVAL 10 /* seconds */
 
@@ -27,6 +26,7 @@ struct flexsaml_store {
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex; /* around every call, or only the check-and-set */
     int mp_safe;               /* the provider needs no mutex for single calls */
+    flexsaml_key_form key_form;
     int initialized;
     /* Per-process failure accounting, so an outage logs a line per interval
      * instead of one per request. */
@@ -56,6 +56,8 @@ const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_stor
     const char *err;
 
     st->spec = apr_pstrdup(p, spec);
+    st->key_form =
+        !strcmp(name, "shmcb") || !strcmp(name, "dbm") ? FLEXSAML_KEY_BINARY : FLEXSAML_KEY_TEXT;
     st->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (!st->sha256)
         return "OpenSSL has no SHA-256";
@@ -115,28 +117,15 @@ void flexsaml_store_child_init(flexsaml_store *st, server_rec *s, apr_pool_t *p)
                      "flexsaml: cannot reopen the session cache mutex in a child");
 }
 
-/* Printable, so that text protocols (memcache, redis) take it as is. shmcb
- * picks its sub-cache from the first byte: a spread-out first byte (not the
- * kind letter) uses every sub-cache, so one kind cannot evict itself early. */
-static void make_key(const flexsaml_store *st, request_rec *r, char kind, const char *id,
-                     unsigned char key[KEY_LEN])
+/* A session belongs to the public host that made it: a cookie sent to
+ * another virtual host (another port of the same name, say) finds nothing
+ * there, even with the same SP entity ID and store. */
+static apr_status_t make_key(const flexsaml_store *st, request_rec *r, char kind, const char *id,
+                             unsigned char key[KEY_LEN])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    int i;
-
-    /* A session belongs to the public host that made it: a cookie sent to
-     * another virtual host (another port of the same name, say) finds
-     * nothing there, even with the same SP entity ID and store. */
-    if (kind == FLEXSAML_KEY_SESSION)
-        id = apr_pstrcat(r->pool, flexsaml_public_host(r), "\n", id, NULL);
-    EVP_Digest(id, strlen(id), md, NULL, st->sha256, NULL);
-    key[0] = (unsigned char)(0x21 + md[0] % 94);
-    key[1] = (unsigned char)kind;
-    for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-        key[2 + 2 * i] = (unsigned char)hex[md[i] >> 4];
-        key[3 + 2 * i] = (unsigned char)hex[md[i] & 15];
-    }
+    const char *scope = kind == FLEXSAML_KEY_SESSION ? flexsaml_public_host(r) : NULL;
+    return flexsaml_store_key(st->sha256, st->key_form, kind, scope, id, key) ? APR_SUCCESS
+                                                                              : APR_EGENERAL;
 }
 
 static apr_status_t lock(flexsaml_store *st)
@@ -181,7 +170,8 @@ apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, c
     const char *raw;
     apr_size_t n;
 
-    make_key(st, r, kind, id, key);
+    if ((rv = make_key(st, r, kind, id, key)) != APR_SUCCESS)
+        return rv;
     if ((rv = lock(st)) != APR_SUCCESS)
         return rv;
     rv = retrieve(st, r, key, &raw, &n);
@@ -213,7 +203,8 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, c
 
     const flexsaml_sealer *sealer = sealer_of(r, kind);
 
-    make_key(st, r, kind, id, key);
+    if ((rv = make_key(st, r, kind, id, key)) != APR_SUCCESS)
+        return rv;
     if (sealer &&
         !(val = flexsaml_seal(r->pool, sealer, (const char *)key, KEY_LEN, val, len, &len)))
         return APR_EGENERAL;
@@ -233,7 +224,8 @@ apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, char kind
     unsigned char key[KEY_LEN];
     apr_status_t rv;
 
-    make_key(st, r, kind, id, key);
+    if ((rv = make_key(st, r, kind, id, key)) != APR_SUCCESS)
+        return rv;
     if ((rv = lock(st)) != APR_SUCCESS)
         return rv;
     rv = st->provider->remove(st->instance, r->server, key, KEY_LEN, r->pool);
@@ -253,7 +245,8 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, 
     apr_status_t rv;
     int i;
 
-    make_key(st, r, kind, id, key);
+    if ((rv = make_key(st, r, kind, id, key)) != APR_SUCCESS)
+        return rv;
     if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS)
         return APR_EGENERAL;
     for (i = 0; i < 8; i++)

@@ -240,11 +240,8 @@ def test_skew_configured_to_zero(keys):
 
 # ---- the replay cache under load ----
 
-STORE_KEYS = ("store.c keys every entry as <kind letter><hex digest>; mod_socache_shmcb picks its subcache "
-              "from the first key byte, so all assertion markers share one subcache (256 index slots with "
-              "the default 32 MB) and every session another: after a few hundred logins the oldest markers "
-              "are evicted and a still-valid response is accepted again (and older sessions vanish). Fix: "
-              "start the key with a byte of the digest (binary for shmcb), kind after it")
+# A marker must outlive hundreds of other logins: store_key.c spreads keys over
+# every shmcb sub-cache (tests/unit/test_store_key.c checks the spread).
 
 
 def test_replay_after_many_other_logins(site):

@@ -61,8 +61,8 @@ def rss_site(keys):
 
 
 def fresh_cookie(site):
-    # A new session before each batch: the store may have evicted an old one after many
-    # logins (see test_attacks_replay.py::STORE_KEYS); the memory question is unaffected.
+    # A new session before each batch, so no batch depends on how long the store keeps
+    # an old one; the memory question is unaffected.
     s, r = site.login(user="sam")
     return s.cookies.get("flexsaml_session")
 

@@ -79,16 +79,21 @@ static void test_shape(void **state)
         "signature_invalid");
 }
 
-static const char *cert_pem(void)
+static const char *read_cert(const char *name)
 {
-    FILE *f = fopen(FLEXSAML_SRCDIR "/tests/unit/data/idp-cert.pem", "r");
-    static char buf[8192];
+    FILE *f = fopen(apr_pstrcat(pool, FLEXSAML_SRCDIR "/tests/unit/data/", name, NULL), "r");
+    char *buf = apr_palloc(pool, 8192);
     size_t n;
     assert_non_null(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
+    n = fread(buf, 1, 8191, f);
     fclose(f);
     buf[n] = '\0';
     return buf;
+}
+
+static const char *cert_pem(void)
+{
+    return read_cert("idp-cert.pem");
 }
 
 static void test_idp_fields(void **state)
@@ -108,12 +113,35 @@ static void test_idp_fields(void **state)
     assert_non_null(flexsaml_idp_from_fields(pool, cert_pem(), "https://x/sso", "", &idp));
 }
 
+/* Lasso gets an RSA signing key as a bare ds:KeyValue (xmlsec then copies a
+ * key, not a certificate, on every check); an EC key keeps its certificate. */
+static void test_idp_key_forms(void **state)
+{
+    flexsaml_idp *idp = NULL;
+    (void)state;
+    assert_null(flexsaml_idp_from_fields(pool, cert_pem(), "https://x/sso", "i", &idp));
+    /* openssl x509 -noout -modulus, as base64 */
+    assert_non_null(strstr(idp->metadata,
+                           "<ds:KeyInfo><ds:KeyValue><ds:RSAKeyValue><ds:Modulus>"
+                           "r/2yyftPAoYJh3aP531qWQBV3Tda712KKckaentdsNxd1moHPExV9L7HPdaubmAvwZ8"));
+    assert_non_null(strstr(idp->metadata, "H5hXw==</ds:Modulus><ds:Exponent>AQAB</ds:Exponent>"));
+    assert_null(strstr(idp->metadata, "X509Certificate"));
+    /* the certificate itself is still kept, for expiry and logout checks */
+    assert_int_equal(idp->certs_b64->nelts, 1);
+
+    assert_null(
+        flexsaml_idp_from_fields(pool, read_cert("idp-ec-cert.pem"), "https://x/sso", "i", &idp));
+    assert_non_null(strstr(idp->metadata, "<ds:KeyInfo><ds:X509Data><ds:X509Certificate>MIIB"));
+    assert_null(strstr(idp->metadata, "RSAKeyValue"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_datetime),
         cmocka_unit_test(test_shape),
         cmocka_unit_test(test_idp_fields),
+        cmocka_unit_test(test_idp_key_forms),
     };
     int rc;
     apr_initialize();

@@ -1,0 +1,42 @@
+/*
+ * Store keys: a spread byte, the kind letter and the SHA-256 of the id in
+ * hex. No outside value ever becomes a key as is, and a dump of the store
+ * yields no usable cookie.
+ *
+ * The first byte matters to shmcb: it picks the sub-cache from that byte
+ * masked to its sub-cache count, a power of two up to 256, and every
+ * sub-cache owns a fixed share of the memory. A printable byte takes only 94
+ * values, so a store of 48 MiB or more (256 sub-caches) would fill 94 of
+ * them and leave 63 % of its memory unused. Binary stores therefore get a
+ * raw digest byte; text protocols (memcache, redis) keep a printable one.
+ */
+#include <string.h>
+
+#include "store_key.h"
+
+int flexsaml_store_key(const EVP_MD *sha256, flexsaml_key_form form, char kind, const char *scope,
+                       const char *id, unsigned char key[FLEXSAML_STORE_KEY_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok, i;
+
+    ok = ctx && EVP_DigestInit_ex(ctx, sha256, NULL) &&
+         (!scope ||
+          (EVP_DigestUpdate(ctx, scope, strlen(scope)) && EVP_DigestUpdate(ctx, "\n", 1))) &&
+         EVP_DigestUpdate(ctx, id, strlen(id)) && EVP_DigestFinal_ex(ctx, md, &md_len) &&
+         md_len == 32;
+    EVP_MD_CTX_free(ctx);
+    /* A failed digest must not become a key every id shares. */
+    if (!ok)
+        return 0;
+    key[0] = form == FLEXSAML_KEY_BINARY ? md[0] : (unsigned char)(0x21 + md[0] % 94);
+    key[1] = (unsigned char)kind;
+    for (i = 0; i < 32; i++) {
+        key[2 + 2 * i] = (unsigned char)hex[md[i] >> 4];
+        key[3 + 2 * i] = (unsigned char)hex[md[i] & 15];
+    }
+    return 1;
+}

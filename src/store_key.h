@@ -1,0 +1,21 @@
+/* Store keys (store_key.c): what an id becomes before it reaches a socache. */
+#ifndef FLEXSAML_STORE_KEY_H
+#define FLEXSAML_STORE_KEY_H
+
+#include <apr_general.h>
+#include <openssl/evp.h>
+
+#define FLEXSAML_STORE_KEY_LEN (2 + 2 * 32)
+
+typedef enum {
+    FLEXSAML_KEY_TEXT,  /* printable: memcache and redis take keys in a text protocol */
+    FLEXSAML_KEY_BINARY /* shmcb, dbm: any byte */
+} flexsaml_key_form;
+
+/* <spread byte><kind><hex SHA-256 of scope "\n" id> (scope may be NULL).
+ * sha256: a fetched EVP_MD, so the hot path does not look it up again.
+ * Returns 0, with no key, when OpenSSL fails. */
+int flexsaml_store_key(const EVP_MD *sha256, flexsaml_key_form form, char kind, const char *scope,
+                       const char *id, unsigned char key[FLEXSAML_STORE_KEY_LEN]);
+
+#endif

@@ -1,0 +1,119 @@
+/* Store keys (store_key.c): shape, scoping, and the spread of the first byte
+ * that shmcb's sub-cache choice depends on. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "store_key.h"
+
+static EVP_MD *sha256;
+
+static void key_of(flexsaml_key_form form, char kind, const char *scope, const char *id,
+                   unsigned char out[FLEXSAML_STORE_KEY_LEN])
+{
+    assert_int_equal(flexsaml_store_key(sha256, form, kind, scope, id, out), 1);
+}
+
+static void test_shape(void **state)
+{
+    unsigned char k[FLEXSAML_STORE_KEY_LEN];
+    int i;
+    (void)state;
+    key_of(FLEXSAML_KEY_TEXT, 's', "intranet.example.com", "abc", k);
+    assert_int_equal(k[1], 's');
+    for (i = 2; i < FLEXSAML_STORE_KEY_LEN; i++)
+        assert_non_null(strchr("0123456789abcdef", k[i]));
+}
+
+/* The same digest under both forms: only the first byte differs. */
+static void test_forms_share_the_digest(void **state)
+{
+    unsigned char t[FLEXSAML_STORE_KEY_LEN], b[FLEXSAML_STORE_KEY_LEN];
+    (void)state;
+    key_of(FLEXSAML_KEY_TEXT, 'a', NULL, "_assertion-1", t);
+    key_of(FLEXSAML_KEY_BINARY, 'a', NULL, "_assertion-1", b);
+    assert_memory_equal(t + 1, b + 1, FLEXSAML_STORE_KEY_LEN - 1);
+}
+
+/* A key is the SHA-256 of scope "\n" id: the scope separates hosts, and the
+ * known digest pins the format (a store shared by several servers of
+ * different versions must agree on it). */
+static void test_scope_and_digest(void **state)
+{
+    unsigned char a[FLEXSAML_STORE_KEY_LEN], b[FLEXSAML_STORE_KEY_LEN], c[FLEXSAML_STORE_KEY_LEN];
+    (void)state;
+    key_of(FLEXSAML_KEY_TEXT, 's', "a.example", "id", a);
+    key_of(FLEXSAML_KEY_TEXT, 's', "b.example", "id", b);
+    key_of(FLEXSAML_KEY_TEXT, 's', NULL, "a.example\nid", c);
+    assert_memory_not_equal(a + 2, b + 2, FLEXSAML_STORE_KEY_LEN - 2);
+    assert_memory_equal(a, c, FLEXSAML_STORE_KEY_LEN);
+    /* printf 'abc' | sha256sum */
+    key_of(FLEXSAML_KEY_TEXT, 'x', NULL, "abc", a);
+    assert_memory_equal(a + 2, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                        64);
+}
+
+/* Text keys (memcache, redis) stay printable and free of spaces. */
+static void test_text_keys_are_printable(void **state)
+{
+    unsigned char k[FLEXSAML_STORE_KEY_LEN];
+    char id[32];
+    int i, j;
+    (void)state;
+    for (i = 0; i < 2000; i++) {
+        snprintf(id, sizeof(id), "session-%d", i);
+        key_of(FLEXSAML_KEY_TEXT, 's', "h", id, k);
+        for (j = 0; j < FLEXSAML_STORE_KEY_LEN; j++)
+            assert_true(k[j] > 0x20 && k[j] < 0x7f);
+    }
+}
+
+/* shmcb picks the sub-cache from the first byte masked to a power of two up
+ * to 256: binary keys must reach all 256, evenly enough that no sub-cache
+ * fills far ahead of the others. */
+static void test_binary_first_byte_reaches_every_subcache(void **state)
+{
+    unsigned int seen[256] = {0}, text_seen[256] = {0}, used = 0, text_used = 0, max = 0;
+    unsigned char k[FLEXSAML_STORE_KEY_LEN];
+    char id[32];
+    int i;
+    (void)state;
+    for (i = 0; i < 25600; i++) {
+        snprintf(id, sizeof(id), "session-%d", i);
+        key_of(FLEXSAML_KEY_BINARY, 's', "h", id, k);
+        seen[k[0]]++;
+        key_of(FLEXSAML_KEY_TEXT, 's', "h", id, k);
+        text_seen[k[0]]++;
+    }
+    for (i = 0; i < 256; i++) {
+        used += seen[i] > 0;
+        text_used += text_seen[i] > 0;
+        if (seen[i] > max)
+            max = seen[i];
+    }
+    assert_int_equal(used, 256);
+    /* 100 per sub-cache on average; a binomial spread stays well under 1.5x. */
+    assert_true(max < 150);
+    /* What the text form would leave: 94 of 256 sub-caches. */
+    assert_int_equal(text_used, 94);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shape),
+        cmocka_unit_test(test_forms_share_the_digest),
+        cmocka_unit_test(test_scope_and_digest),
+        cmocka_unit_test(test_text_keys_are_printable),
+        cmocka_unit_test(test_binary_first_byte_reaches_every_subcache),
+    };
+    int rc;
+    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    EVP_MD_free(sha256);
+    return rc;
+}
