@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ap_provider.h"
+#include "util_cfgtree.h"
 #include "util_mutex.h"
 #include "apr_strings.h"
 #include "apr_atomic.h"
@@ -19,13 +20,27 @@
 #define KEY_LEN FLEXSAML_STORE_KEY_LEN
 #define MAX_VALUE (64 * 1024)
 #define FAILURE_LOG_INTERVAL 10 /* seconds */
+/* shmcb is split into up to this many stripes of at least STRIPE_MIN bytes. */
+#define MAX_STRIPES 16
+#define STRIPE_MIN (2 * 1024 * 1024)
+
+/* One socache instance and the mutex around it. */
+typedef struct {
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex; /* around every call, or only the check-and-set */
+} stripe;
 
 struct flexsaml_store {
     const char *spec;
     const ap_socache_provider_t *provider;
-    ap_socache_instance_t *instance;
-    apr_global_mutex_t *mutex; /* around every call, or only the check-and-set */
-    int mp_safe;               /* the provider needs no mutex for single calls */
+    /* shmcb looks a key up by scanning one of at most 256 sub-caches, all
+     * behind one mutex that every protected request takes. Stripes (each
+     * its own shmcb and mutex, picked by a digest byte) divide both the
+     * scan and the contention: with 100 000 sessions in one 192 MiB shmcb a
+     * lookup scans ~780 entries, in 16 stripes ~200. */
+    stripe *stripes;
+    int nstripes;
+    int mp_safe; /* the provider needs no mutex for single calls */
     flexsaml_key_form key_form;
     int initialized;
     /* Per-process failure accounting, so an outage logs a line per interval
@@ -45,6 +60,32 @@ static apr_status_t free_md(void *md)
 {
     EVP_MD_free(md);
     return APR_SUCCESS;
+}
+
+/* "path(size)": the same total size in stripes "path.N(size/stripes)". */
+static const char *make_stripes(apr_pool_t *p, flexsaml_store *st, const char *arg)
+{
+    const char *open = strrchr(arg, '(');
+    apr_int64_t size;
+    int n = 1, i;
+    const char *err;
+
+    if (!open)
+        return NULL; /* shmcb's default size: too small to split */
+    size = apr_atoi64(open + 1);
+    while (n < MAX_STRIPES && size / (n * 2) >= STRIPE_MIN)
+        n *= 2;
+    if (n == 1)
+        return NULL;
+    st->stripes = apr_pcalloc(p, sizeof(stripe) * (apr_size_t)n);
+    st->nstripes = n;
+    for (i = 0; i < n; i++) {
+        const char *part =
+            apr_psprintf(p, "%.*s.%d(%" APR_INT64_T_FMT ")", (int)(open - arg), arg, i, size / n);
+        if ((err = st->provider->create(&st->stripes[i].instance, part, p, p)) != NULL)
+            return err;
+    }
+    return NULL;
 }
 
 const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_store **out)
@@ -72,11 +113,33 @@ const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_stor
     /* shmcb with no size keeps only ~500 KB; give sessions room by default. */
     if (!arg && !strcmp(name, "shmcb"))
         arg = "flexsaml_cache(33554432)";
-    err = st->provider->create(&st->instance, arg, p, p);
+    st->nstripes = 1;
+    st->stripes = apr_pcalloc(p, sizeof(stripe));
+    /* The administrator's argument as given, so errors are shmcb's own. */
+    err = st->provider->create(&st->stripes[0].instance, arg, p, p);
     if (err)
+        return apr_psprintf(p, "session cache \"%s\": %s", spec, err);
+    if (!strcmp(name, "shmcb") && (err = make_stripes(p, st, arg)) != NULL)
         return apr_psprintf(p, "session cache \"%s\": %s", spec, err);
     *out = st;
     return NULL;
+}
+
+/* Whether a Mutex directive names this mutex. This lock is taken on every
+ * protected request: a process-shared pthread mutex is a futex, with no
+ * system call unless contended, while "Mutex file:... default" (a common
+ * line for keeping lock files in one place) would make it an fcntl lock, two
+ * system calls per request. httpd lets such a default line override a
+ * mutex's registered mechanism, so only a line naming flexsaml-cache does. */
+static int mutex_configured(const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "Mutex") && d->args && ap_strcasestr(d->args, MUTEX_TYPE))
+            return 1;
+        if (d->first_child && mutex_configured(d->first_child))
+            return 1;
+    }
+    return 0;
 }
 
 apr_status_t flexsaml_store_init(flexsaml_store *st, server_rec *s, apr_pool_t *pconf,
@@ -87,6 +150,7 @@ apr_status_t flexsaml_store_init(flexsaml_store *st, server_rec *s, apr_pool_t *
      * instead of leaving data space unused behind a full index. */
     struct ap_socache_hints hints = {KEY_LEN, 384, 60};
     apr_status_t rv;
+    int configured = mutex_configured(ap_conftree), i;
 
     (void)ptemp;
     if (st->initialized)
@@ -94,13 +158,20 @@ apr_status_t flexsaml_store_init(flexsaml_store *st, server_rec *s, apr_pool_t *
     /* Even an MP-safe provider needs the mutex for the replay check: its
      * read and its write are two calls. */
     st->mp_safe = !(st->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE);
-    rv = ap_global_mutex_create(&st->mutex, NULL, MUTEX_TYPE,
-                                apr_psprintf(pconf, "%pp", (void *)st), s, pconf, 0);
-    if (rv != APR_SUCCESS)
-        return rv;
-    rv = st->provider->init(st->instance, "flexsaml", &hints, s, pconf);
-    if (rv != APR_SUCCESS)
-        return rv;
+    for (i = 0; i < st->nstripes; i++) {
+        stripe *sp = &st->stripes[i];
+        if (configured)
+            rv = ap_global_mutex_create(&sp->mutex, NULL, MUTEX_TYPE,
+                                        apr_psprintf(pconf, "%pp.%d", (void *)st, i), s, pconf, 0);
+        else
+            rv = apr_global_mutex_create(&sp->mutex, NULL, APR_LOCK_PROC_PTHREAD, pconf);
+        if (rv != APR_SUCCESS)
+            return rv;
+        rv = st->provider->init(sp->instance, apr_psprintf(pconf, "flexsaml-%d", i), &hints, s,
+                                pconf);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
     st->initialized = 1;
     return APR_SUCCESS;
 }
@@ -108,13 +179,17 @@ apr_status_t flexsaml_store_init(flexsaml_store *st, server_rec *s, apr_pool_t *
 void flexsaml_store_child_init(flexsaml_store *st, server_rec *s, apr_pool_t *p)
 {
     apr_status_t rv;
+    int i;
 
-    if (!st->mutex)
-        return;
-    rv = apr_global_mutex_child_init(&st->mutex, apr_global_mutex_lockfile(st->mutex), p);
-    if (rv != APR_SUCCESS)
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "flexsaml: cannot reopen the session cache mutex in a child");
+    for (i = 0; i < st->nstripes; i++) {
+        apr_global_mutex_t **m = &st->stripes[i].mutex;
+        if (!*m)
+            continue;
+        rv = apr_global_mutex_child_init(m, apr_global_mutex_lockfile(*m), p);
+        if (rv != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "flexsaml: cannot reopen the session cache mutex in a child");
+    }
 }
 
 /* A session belongs to the public host that made it: a cookie sent to
@@ -128,25 +203,34 @@ static apr_status_t make_key(const flexsaml_store *st, request_rec *r, char kind
                                                                               : APR_EGENERAL;
 }
 
-static apr_status_t lock(flexsaml_store *st)
+/* The stripe from the second digest byte (key[4..5] in hex); the first
+ * picks shmcb's sub-cache inside the stripe. */
+static stripe *stripe_of(flexsaml_store *st, const unsigned char *key)
 {
-    return st->mp_safe ? APR_SUCCESS : apr_global_mutex_lock(st->mutex);
+    static const char hex[] = "0123456789abcdef";
+    unsigned int b = (unsigned int)((strchr(hex, key[4]) - hex) << 4 | (strchr(hex, key[5]) - hex));
+    return &st->stripes[b & (unsigned int)(st->nstripes - 1)];
 }
 
-static void unlock(flexsaml_store *st)
+static apr_status_t lock(flexsaml_store *st, stripe *sp)
+{
+    return st->mp_safe ? APR_SUCCESS : apr_global_mutex_lock(sp->mutex);
+}
+
+static void unlock(flexsaml_store *st, stripe *sp)
 {
     if (!st->mp_safe)
-        apr_global_mutex_unlock(st->mutex);
+        apr_global_mutex_unlock(sp->mutex);
 }
 
-static apr_status_t retrieve(flexsaml_store *st, request_rec *r, const unsigned char *key,
-                             const char **val, apr_size_t *len)
+static apr_status_t retrieve(flexsaml_store *st, stripe *sp, request_rec *r,
+                             const unsigned char *key, const char **val, apr_size_t *len)
 {
     unsigned char buf[MAX_VALUE];
     unsigned int n = sizeof(buf);
     apr_status_t rv;
 
-    rv = st->provider->retrieve(st->instance, r->server, key, KEY_LEN, buf, &n, r->pool);
+    rv = st->provider->retrieve(sp->instance, r->server, key, KEY_LEN, buf, &n, r->pool);
     if (rv == APR_SUCCESS && val) {
         *val = apr_pstrmemdup(r->pool, (const char *)buf, n);
         *len = n;
@@ -164,6 +248,7 @@ apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, c
                                 const char **val, apr_size_t *len)
 {
     unsigned char key[KEY_LEN];
+    stripe *sp;
     apr_status_t rv;
 
     const flexsaml_sealer *sealer = sealer_of(r, kind);
@@ -172,10 +257,11 @@ apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, c
 
     if ((rv = make_key(st, r, kind, id, key)) != APR_SUCCESS)
         return rv;
-    if ((rv = lock(st)) != APR_SUCCESS)
+    sp = stripe_of(st, key);
+    if ((rv = lock(st, sp)) != APR_SUCCESS)
         return rv;
-    rv = retrieve(st, r, key, &raw, &n);
-    unlock(st);
+    rv = retrieve(st, sp, r, key, &raw, &n);
+    unlock(st, sp);
     flexsaml_metric_store(r, FLEXSAML_OP_GET, rv);
     if (rv != APR_SUCCESS)
         return rv;
@@ -199,22 +285,24 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, c
                                 apr_time_t expiry, const char *val, apr_size_t len)
 {
     unsigned char key[KEY_LEN];
+    stripe *sp;
     apr_status_t rv;
 
     const flexsaml_sealer *sealer = sealer_of(r, kind);
 
     if ((rv = make_key(st, r, kind, id, key)) != APR_SUCCESS)
         return rv;
+    sp = stripe_of(st, key);
     if (sealer &&
         !(val = flexsaml_seal(r->pool, sealer, (const char *)key, KEY_LEN, val, len, &len)))
         return APR_EGENERAL;
     if (len > MAX_VALUE)
         return APR_ENOSPC;
-    if ((rv = lock(st)) != APR_SUCCESS)
+    if ((rv = lock(st, sp)) != APR_SUCCESS)
         return rv;
-    rv = st->provider->store(st->instance, r->server, key, KEY_LEN, expiry, (unsigned char *)val,
+    rv = st->provider->store(sp->instance, r->server, key, KEY_LEN, expiry, (unsigned char *)val,
                              (unsigned int)len, r->pool);
-    unlock(st);
+    unlock(st, sp);
     flexsaml_metric_store(r, FLEXSAML_OP_PUT, rv);
     return rv;
 }
@@ -222,14 +310,16 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, char kind, c
 apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, char kind, const char *id)
 {
     unsigned char key[KEY_LEN];
+    stripe *sp;
     apr_status_t rv;
 
     if ((rv = make_key(st, r, kind, id, key)) != APR_SUCCESS)
         return rv;
-    if ((rv = lock(st)) != APR_SUCCESS)
+    sp = stripe_of(st, key);
+    if ((rv = lock(st, sp)) != APR_SUCCESS)
         return rv;
-    rv = st->provider->remove(st->instance, r->server, key, KEY_LEN, r->pool);
-    unlock(st);
+    rv = st->provider->remove(sp->instance, r->server, key, KEY_LEN, r->pool);
+    unlock(st, sp);
     flexsaml_metric_store(r, FLEXSAML_OP_REMOVE, rv);
     return rv;
 }
@@ -238,6 +328,7 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, 
                                  apr_time_t expiry)
 {
     unsigned char key[KEY_LEN];
+    stripe *sp;
     char token[17];
     unsigned char raw[8];
     const char *back = NULL;
@@ -247,43 +338,39 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, char kind, 
 
     if ((rv = make_key(st, r, kind, id, key)) != APR_SUCCESS)
         return rv;
+    sp = stripe_of(st, key);
     if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS)
         return APR_EGENERAL;
     for (i = 0; i < 8; i++)
         apr_snprintf(token + 2 * i, 3, "%02x", raw[i]);
     /* Under the mutex the check and the insert are one step for every
      * process of this server. */
-    if ((rv = apr_global_mutex_lock(st->mutex)) != APR_SUCCESS)
+    if ((rv = apr_global_mutex_lock(sp->mutex)) != APR_SUCCESS)
         return rv;
-    rv = retrieve(st, r, key, &back, &n);
+    rv = retrieve(st, sp, r, key, &back, &n);
     if (rv == APR_SUCCESS) {
         rv = APR_EEXIST;
     } else if (rv == APR_NOTFOUND) {
-        rv = st->provider->store(st->instance, r->server, key, KEY_LEN, expiry,
+        rv = st->provider->store(sp->instance, r->server, key, KEY_LEN, expiry,
                                  (unsigned char *)token, 16, r->pool);
         /* A store shared by several servers has no atomic add in the
          * socache API: reading our own token back means no other server
          * wrote in between; if one did, the last writer wins and we refuse.
          * What is left is the window between two writes and two reads. */
         if (rv == APR_SUCCESS && st->mp_safe) {
-            rv = retrieve(st, r, key, &back, &n);
+            rv = retrieve(st, sp, r, key, &back, &n);
             if (rv == APR_SUCCESS && (n != 16 || memcmp(back, token, 16) != 0))
                 rv = APR_EEXIST;
         }
     }
-    apr_global_mutex_unlock(st->mutex);
+    apr_global_mutex_unlock(sp->mutex);
     flexsaml_metric_store(r, FLEXSAML_OP_ONCE, rv);
     return rv;
 }
 
 void flexsaml_store_register_mutex(apr_pool_t *pconf)
 {
-    /* This lock is taken on every protected request. A process-shared
-     * pthread mutex is a futex, with no system call when uncontended;
-     * registering it by name keeps it out of a "Mutex file:... default" line
-     * (Debian's apache2.conf has one), which would make it an fcntl lock,
-     * two system calls per request. "Mutex <mechanism> flexsaml-cache"
-     * still overrides it. */
+    /* Registered so that "Mutex <mechanism> flexsaml-cache" is accepted. */
     ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_PROC_PTHREAD, 0);
 }
 
