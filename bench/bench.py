@@ -565,7 +565,7 @@ def main():
     a.timeout = 1800
     a.flex_cache = "shmcb:flexsaml_bench(201326592)"
     a.probe_bytes = 8 << 20
-    a.probe_logins = 6000
+    a.probe_logins = 10000
     a.profile_logins = 5000
     os.makedirs(a.out, exist_ok=True)
 
