@@ -153,6 +153,11 @@ class Bench:
         return [c for c, code in zip(cookies, codes) if code == 200]
 
     def wrk(self, server, path, cookie_file, duration=None):
+        n, secs = self.wrk_counts(server, path, cookie_file, duration)
+        return n / secs
+
+    def wrk_counts(self, server, path, cookie_file, duration=None):
+        """(requests, seconds) of one wrk run."""
         duration = duration or self.a.duration
         cmd = ["wrk", "-t2", "-c20", "-d%ds" % duration, "-s", GET_LUA, server.base, "--", path,
                server.cookie, cookie_file]
@@ -168,7 +173,7 @@ class Bench:
         errs = re.search(r"Socket errors: (.*)", r.stdout)
         if errs:
             self.fail(server, "wrk GET %s: socket errors: %s" % (path, errs.group(1)))
-        return int(reqs.group(1)) / (int(us.group(1)) / 1e6)
+        return int(reqs.group(1)), int(us.group(1)) / 1e6
 
     # ------------------------------------------------------------ verification
     def verify(self, server):
@@ -243,7 +248,8 @@ class Bench:
             self.verify(s)
         mods = res["modules"]
         for s in pair:
-            mods[s.name] = {k: [] for k in ("static_rps", "protected_rps", "role_rps", "acs_rps",
+            mods[s.name] = {k: [] for k in ("static_rps", "protected_rps", "role_rps", "static_cpu_us",
+                                            "protected_cpu_us", "role_cpu_us", "acs_rps",
                                             "acs_n", "seq_rps", "seq_p50_ms", "seq_p90_ms")}
         est = {}
         for rep in range(a.reps):
@@ -254,12 +260,31 @@ class Bench:
             for s in pair:
                 _, cookies = self.logins(s, a.pool, 4, responses.AGENTS)
                 pools[s.name] = responses.write_lines(self.path("pool-%s" % s.tag), cookies)
-            for key, path in (("static_rps", "/static/f"), ("protected_rps", "/protected/f"),
-                              ("role_rps", "/agent/f")):
+            # The machine's speed drifts by tens of percent within seconds (a shared VM), so each
+            # path's --duration seconds are taken as 1-second slices, interleaved path by path
+            # and module by module; a ratio then compares slices a few seconds apart, never a
+            # run from a fast minute with one from a slow one.
+            gets = (("static_rps", "/static/f"), ("protected_rps", "/protected/f"),
+                    ("role_rps", "/agent/f"))
+            # Beside the rate, the CPU time the httpd processes spent per request (from
+            # /proc/PID/stat): unlike the rate, it does not move with the machine's speed.
+            tot = {(s.name, key): [0, 0.0, 0.0] for s in pair for key, _ in gets}
+            for _ in range(a.duration):
+                for key, path in gets:
+                    for s in pair:
+                        cpu0 = s.cpu_seconds()
+                        n, secs = self.wrk_counts(s, path, pools[s.name], 1)
+                        t = tot[(s.name, key)]
+                        t[0] += n
+                        t[1] += secs
+                        t[2] += s.cpu_seconds() - cpu0
+            for key, path in gets:
                 for s in pair:
-                    rps = self.wrk(s, path, pools[s.name])
-                    mods[s.name][key].append(rps)
-                    log("  %-15s GET %-13s %8.0f req/s" % (s.name, path, rps))
+                    n, secs, cpu = tot[(s.name, key)]
+                    mods[s.name][key].append(n / secs)
+                    mods[s.name][key.replace("_rps", "_cpu_us")].append(cpu * 1e6 / n)
+                    log("  %-15s GET %-13s %8.0f req/s, httpd CPU %5.1f us/request"
+                        % (s.name, path, n / secs, cpu * 1e6 / n))
             # 2: sequential ACS on one keep-alive connection, then 20 connections.
             batches = {}
             for s in pair:

@@ -113,6 +113,19 @@ class Server:
         parent = self.apache.proc.pid
         return [parent] + _children(parent)
 
+    def cpu_seconds(self):
+        """User + system CPU time of the httpd processes so far (children included)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                pass
+        return total / float(tick)
+
     def memory(self):
         """Total RSS (shared pages counted in every process) and PSS of the httpd processes."""
         rss = pss = 0
