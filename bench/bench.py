@@ -378,18 +378,37 @@ class Bench:
                                         "others were dropped by the store); GET req/s measured over "
                                         "the valid ones" % (s.name, len(cookies[s.name]), len(live)))
                 mem[s.name][str(t)] = {"pss": m["pss"], "rss": m["rss"], "procs": m["procs"],
-                                       "made": len(cookies[s.name]), "live": len(live), "rps": []}
+                                       "made": len(cookies[s.name]), "live": len(live), "rps": [],
+                                       "static_rps": [], "cpu_us": []}
                 log("  %-15s %d sessions: PSS %.1f MiB, RSS %.1f MiB, %d still valid"
                     % (s.name, t, m["pss"] / report.MIB, m["rss"] / report.MIB, len(live)))
                 if live:
                     pools[s.name] = responses.write_lines(self.path("tier-%s" % s.tag), live)
+            # As in phase A: one-second slices, static and protected interleaved, so that the
+            # tiers (measured minutes apart) can also be compared with the machine's drift
+            # taken out (protected ÷ static of the same slices) and in CPU per request.
             for rep in range(a.tier_reps):
-                for s in active:
-                    if s.name not in pools:
-                        continue
-                    rps = self.wrk(s, "/protected/f", pools[s.name])
-                    mem[s.name][str(t)]["rps"].append(rps)
-                    log("  %-15s %d sessions: GET /protected/f %.0f req/s" % (s.name, t, rps))
+                tot = {s.name: {"/static/f": [0, 0.0, 0.0], "/protected/f": [0, 0.0, 0.0]}
+                       for s in active if s.name in pools}
+                for _ in range(a.duration):
+                    for path in ("/static/f", "/protected/f"):
+                        for s in active:
+                            if s.name not in pools:
+                                continue
+                            cpu0 = s.cpu_seconds()
+                            n, secs = self.wrk_counts(s, path, pools[s.name], 1)
+                            acc = tot[s.name][path]
+                            acc[0] += n
+                            acc[1] += secs
+                            acc[2] += s.cpu_seconds() - cpu0
+                for name, by in tot.items():
+                    d = mem[name][str(t)]
+                    (n, secs, cpu), (sn, ssecs, _) = by["/protected/f"], by["/static/f"]
+                    d["rps"].append(n / secs)
+                    d["static_rps"].append(sn / ssecs)
+                    d["cpu_us"].append(cpu * 1e6 / n)
+                    log("  %-15s %d sessions: GET /protected/f %.0f req/s (static %.0f), httpd CPU "
+                        "%.1f us/request" % (name, t, n / secs, sn / ssecs, cpu * 1e6 / n))
         for s in pair:
             done = [t for t in tiers if str(t) in mem[s.name] and not mem[s.name][str(t)].get("skipped")]
             if len(done) >= 2:
