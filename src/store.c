@@ -203,13 +203,13 @@ static apr_status_t make_key(const flexsaml_store *st, request_rec *r, char kind
                                                                               : APR_EGENERAL;
 }
 
-/* The stripe from the second digest byte (key[4..5] in hex); the first
- * picks shmcb's sub-cache inside the stripe. */
+/* The stripe from the high nibble of the second digest byte (key[4], a
+ * lower-case hex digit; MAX_STRIPES is 16): the first digest byte picks
+ * shmcb's sub-cache inside the stripe, so the two choices are independent. */
 static stripe *stripe_of(flexsaml_store *st, const unsigned char *key)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned int b = (unsigned int)((strchr(hex, key[4]) - hex) << 4 | (strchr(hex, key[5]) - hex));
-    return &st->stripes[b & (unsigned int)(st->nstripes - 1)];
+    unsigned int nibble = (unsigned int)(key[4] <= '9' ? key[4] - '0' : key[4] - 'a' + 10);
+    return &st->stripes[nibble & (unsigned int)(st->nstripes - 1)];
 }
 
 static apr_status_t lock(flexsaml_store *st, stripe *sp)
