@@ -156,6 +156,24 @@ class Bench:
         n, secs = self.wrk_counts(server, path, cookie_file, duration)
         return n / secs
 
+    def sliced_gets(self, servers_, paths, pools):
+        """{(server name, path): (req/s, httpd CPU µs per request)}: each path gets --duration
+        one-second wrk runs per server, interleaved path by path and server by server. The
+        machine's speed drifts by tens of percent within seconds (a shared VM), so a ratio of
+        these compares slices a few seconds apart, never a fast minute with a slow one; the CPU
+        per request (from /proc/PID/stat) does not move with that speed at all."""
+        tot = {(s.name, path): [0, 0.0, 0.0] for s in servers_ for path in paths}
+        for _ in range(self.a.duration):
+            for path in paths:
+                for s in servers_:
+                    cpu0 = s.cpu_seconds()
+                    n, secs = self.wrk_counts(s, path, pools[s.name], 1)
+                    t = tot[(s.name, path)]
+                    t[0] += n
+                    t[1] += secs
+                    t[2] += s.cpu_seconds() - cpu0
+        return {k: (n / secs, cpu * 1e6 / n) for k, (n, secs, cpu) in tot.items()}
+
     def wrk_counts(self, server, path, cookie_file, duration=None):
         """(requests, seconds) of one wrk run."""
         duration = duration or self.a.duration
@@ -260,31 +278,16 @@ class Bench:
             for s in pair:
                 _, cookies = self.logins(s, a.pool, 4, responses.AGENTS)
                 pools[s.name] = responses.write_lines(self.path("pool-%s" % s.tag), cookies)
-            # The machine's speed drifts by tens of percent within seconds (a shared VM), so each
-            # path's --duration seconds are taken as 1-second slices, interleaved path by path
-            # and module by module; a ratio then compares slices a few seconds apart, never a
-            # run from a fast minute with one from a slow one.
             gets = (("static_rps", "/static/f"), ("protected_rps", "/protected/f"),
                     ("role_rps", "/agent/f"))
-            # Beside the rate, the CPU time the httpd processes spent per request (from
-            # /proc/PID/stat): unlike the rate, it does not move with the machine's speed.
-            tot = {(s.name, key): [0, 0.0, 0.0] for s in pair for key, _ in gets}
-            for _ in range(a.duration):
-                for key, path in gets:
-                    for s in pair:
-                        cpu0 = s.cpu_seconds()
-                        n, secs = self.wrk_counts(s, path, pools[s.name], 1)
-                        t = tot[(s.name, key)]
-                        t[0] += n
-                        t[1] += secs
-                        t[2] += s.cpu_seconds() - cpu0
+            got = self.sliced_gets(pair, [path for _, path in gets], pools)
             for key, path in gets:
                 for s in pair:
-                    n, secs, cpu = tot[(s.name, key)]
-                    mods[s.name][key].append(n / secs)
-                    mods[s.name][key.replace("_rps", "_cpu_us")].append(cpu * 1e6 / n)
+                    rps, cpu_us = got[(s.name, path)]
+                    mods[s.name][key].append(rps)
+                    mods[s.name][key.replace("_rps", "_cpu_us")].append(cpu_us)
                     log("  %-15s GET %-13s %8.0f req/s, httpd CPU %5.1f us/request"
-                        % (s.name, path, n / secs, cpu * 1e6 / n))
+                        % (s.name, path, rps, cpu_us))
             # 2: sequential ACS on one keep-alive connection, then 20 connections.
             batches = {}
             for s in pair:
@@ -384,31 +387,19 @@ class Bench:
                     % (s.name, t, m["pss"] / report.MIB, m["rss"] / report.MIB, len(live)))
                 if live:
                     pools[s.name] = responses.write_lines(self.path("tier-%s" % s.tag), live)
-            # As in phase A: one-second slices, static and protected interleaved, so that the
-            # tiers (measured minutes apart) can also be compared with the machine's drift
-            # taken out (protected ÷ static of the same slices) and in CPU per request.
+            # As in phase A, so that the tiers (measured minutes apart) can also be compared
+            # with the machine's drift taken out (protected ÷ static of the same slices).
+            measured = [s for s in active if s.name in pools]
             for rep in range(a.tier_reps):
-                tot = {s.name: {"/static/f": [0, 0.0, 0.0], "/protected/f": [0, 0.0, 0.0]}
-                       for s in active if s.name in pools}
-                for _ in range(a.duration):
-                    for path in ("/static/f", "/protected/f"):
-                        for s in active:
-                            if s.name not in pools:
-                                continue
-                            cpu0 = s.cpu_seconds()
-                            n, secs = self.wrk_counts(s, path, pools[s.name], 1)
-                            acc = tot[s.name][path]
-                            acc[0] += n
-                            acc[1] += secs
-                            acc[2] += s.cpu_seconds() - cpu0
-                for name, by in tot.items():
-                    d = mem[name][str(t)]
-                    (n, secs, cpu), (sn, ssecs, _) = by["/protected/f"], by["/static/f"]
-                    d["rps"].append(n / secs)
-                    d["static_rps"].append(sn / ssecs)
-                    d["cpu_us"].append(cpu * 1e6 / n)
+                got = self.sliced_gets(measured, ("/static/f", "/protected/f"), pools)
+                for s in measured:
+                    name, d = s.name, mem[s.name][str(t)]
+                    (rps, cpu_us), (srps, _) = got[(name, "/protected/f")], got[(name, "/static/f")]
+                    d["rps"].append(rps)
+                    d["static_rps"].append(srps)
+                    d["cpu_us"].append(cpu_us)
                     log("  %-15s %d sessions: GET /protected/f %.0f req/s (static %.0f), httpd CPU "
-                        "%.1f us/request" % (name, t, n / secs, sn / ssecs, cpu * 1e6 / n))
+                        "%.1f us/request" % (name, t, rps, srps, cpu_us))
         for s in pair:
             done = [t for t in tiers if str(t) in mem[s.name] and not mem[s.name][str(t)].get("skipped")]
             if len(done) >= 2:

@@ -14,9 +14,9 @@
  * RESPONSES: one base64 SAMLResponse per line. Prints one JSON object.
  *
  * Built twice: `lassobench` uses Lasso exactly as Debian ships it;
- * `lassobench-tuned` (QUIET_LASSO_LOG) also replaces lasso_log with the
- * no-op that mod_flexsaml defines (src/sp.c), so that with the IdP key given
- * as mod_flexsaml gives it, it measures Lasso as the module runs it.
+ * `lassobench-tuned` is also linked with mod_flexsaml's own lasso_log
+ * (src/lasso_log.c), so that with the IdP key given as mod_flexsaml gives
+ * it, it measures Lasso as the module runs it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,18 +24,6 @@
 #include <time.h>
 
 #include <lasso/lasso.h>
-
-#ifdef QUIET_LASSO_LOG
-void lasso_log(GLogLevelFlags level, const char *filename, int line, const char *function,
-               const char *format, ...)
-{
-    (void)level;
-    (void)filename;
-    (void)line;
-    (void)function;
-    (void)format;
-}
-#endif
 
 static void quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
 {

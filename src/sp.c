@@ -49,27 +49,6 @@ static void lasso_quiet(const gchar *domain, GLogLevelFlags level, const gchar *
     (void)data;
 }
 
-/*
- * Lasso's own definition of this function formats every message and calls
- * localtime() before handing it to g_log, which lasso_quiet then drops.
- * Debian builds Lasso with its debug messages on: about 125 per login, a
- * quarter of Lasso's time per response (bench/lassobench: 575 -> 420 us).
- * Lasso calls it through the PLT, so the dynamic linker binds those calls to
- * this definition when the module (or the tool) loads Lasso; where another
- * module loaded Lasso first, Lasso keeps its own and only the speed differs.
- * What the module needs from Lasso comes back as return codes, never from
- * its log.
- */
-void lasso_log(GLogLevelFlags level, const char *filename, int line, const char *function,
-               const char *format, ...)
-{
-    (void)level;
-    (void)filename;
-    (void)line;
-    (void)function;
-    (void)format;
-}
-
 const char *flexsaml_sp_global_init(void)
 {
     if (lasso_init() != 0)
