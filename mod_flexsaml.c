@@ -9,7 +9,7 @@
 #include "http_protocol.h"
 
 #define FLEXSAML_MODULE_RECORD
-#include "src/flexsaml_glue.h"
+#include "flexsaml_glue.h"
 
 static void flexsaml_register_hooks(apr_pool_t *p)
 {

@@ -238,7 +238,7 @@ class Bench:
     # ------------------------------------------------------------- phase A
     def lasso_limit(self, flex):
         """bench/lassobench on fresh responses, twice: "module" runs Lasso as mod_flexsaml runs it
-        (IdP key as a bare RSA KeyValue, src/idp.c; lasso_log a no-op, src/sp.c), the limit the
+        (IdP key as a bare RSA KeyValue, src/saml/idp.c; lasso_log a no-op, src/saml/sp.c), the limit the
         targets use; "stock" runs Lasso as Debian ships it with the IdP certificate, as most SPs do."""
         resp = self.factory.make(flex, self.a.lasso_logins)
         f = self.path("lasso-responses")
@@ -517,7 +517,7 @@ def strip(report_text):
 
 
 def sp_metadata_like_flexsaml(flex):
-    """The SP description mod_flexsaml gives Lasso (src/sp.c: no key, POST ACS)."""
+    """The SP description mod_flexsaml gives Lasso (src/saml/sp.c: no key, POST ACS)."""
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
             "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"%s\">\n"
@@ -531,7 +531,7 @@ def sp_metadata_like_flexsaml(flex):
 
 def idp_metadata_like_flexsaml(flex, cert_path, form="x509"):
     """The IdP description mod_flexsaml builds for Lasso from certificate + SSO URL + issuer
-    (src/idp.c idp_finish: "keyvalue", the bare RSA key); "x509" carries the certificate, as
+    (src/saml/idp.c idp_finish: "keyvalue", the bare RSA key); "x509" carries the certificate, as
     an IdP's own metadata does."""
     with open(cert_path) as f:
         cert = "".join(l.strip() for l in f if l.strip() and not l.startswith("-----"))

@@ -15,7 +15,7 @@
  *
  * Built twice: `lassobench` uses Lasso exactly as Debian ships it;
  * `lassobench-tuned` is also linked with mod_flexsaml's own lasso_log
- * (src/lasso_log.c), so that with the IdP key given as mod_flexsaml gives
+ * (src/saml/lasso_log.c), so that with the IdP key given as mod_flexsaml gives
  * it, it measures Lasso as the module runs it.
  */
 #include <stdio.h>

@@ -587,7 +587,7 @@ def test_status_page_shows_the_counters_of_every_child(tr, fake, ws):
     r = requests.get(tr.site.base + "/flexsaml-status")
     assert r.status_code == 200
     if "flexsaml_taskrouter_" not in r.text:
-        pytest.skip("the flexsaml-status handler (src/metrics.c) does not print the TaskRouter "
+        pytest.skip("the flexsaml-status handler (src/httpd/status.c) does not print the TaskRouter "
                     "counters yet: it needs one call, flexsaml_tr_metrics(r, c->tr)")
     m = {k: int(v) for k, v in re.findall(r"^(flexsaml_taskrouter_\S+) (\d+)$", r.text, re.M)}
     # summed over both children of this site: the same as its log's outcome lines

@@ -14,7 +14,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_cond.h>
 
-#include "sync.h"
+#include "queue.h"
 
 #define MS(n) ((apr_interval_time_t)(n)*1000)
 #define MAX_CALLS 64

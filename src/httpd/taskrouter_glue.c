@@ -18,7 +18,7 @@
 
 #include "flexsaml_glue.h"
 #include "taskrouter.h"
-#include "sync.h"
+#include "queue.h"
 
 #define TR_OFF 0
 #define TR_ON 1

@@ -24,7 +24,7 @@
 #include <apr_thread_cond.h>
 #include <apr_allocator.h>
 
-#include "sync.h"
+#include "queue.h"
 
 #define SID_CACHE_MAX 10000
 
