@@ -10,6 +10,10 @@
 
 #define FLEXSAML_MODULE_RECORD
 #include "flexsaml_glue.h"
+#include "authn.h"
+#include "authz.h"
+#include "endpoints.h"
+#include "status.h"
 
 static void flexsaml_register_hooks(apr_pool_t *p)
 {

@@ -44,7 +44,8 @@ static int has_reason(const inspection *in, const char *reason)
 const inspect_finding *inspect_verdict(const inspection *in)
 {
     int i;
-    const char *want = in->core_ran ? in->core.reason : NULL;
+    const char *want =
+        in->core_ran && in->core.reason ? flexsaml_refusal_code(in->core.reason) : NULL;
 
     /* The module's own reason comes first: it is what its log would say. */
     for (i = 0; want && i < in->findings->nelts; i++) {
@@ -119,11 +120,12 @@ static const char *okta_statement(apr_pool_t *p, const char *attr)
 static void check_shape(inspection *in)
 {
     apr_pool_t *p = in->t->p;
-    const char *reason = in->shape.reason, *detail = tool_safe(p, in->shape.detail, 300);
+    flexsaml_refusal why = in->shape.reason;
+    const char *reason = flexsaml_refusal_code(why), *detail = tool_safe(p, in->shape.detail, 300);
 
-    if (!reason)
+    if (why == FLEXSAML_R_NONE)
         return;
-    if (!strcmp(reason, "status_not_success")) {
+    if (why == FLEXSAML_R_STATUS_NOT_SUCCESS) {
         const char *codes = "", *sep = "";
         int i;
         for (i = 0; i < in->status_codes->nelts; i++) {
@@ -138,11 +140,11 @@ static void check_shape(inspection *in)
                     *codes ? codes : "(none)", in->status_message ? " (\"" : "",
                     in->status_message ? tool_safe(p, in->status_message, 200) : "",
                     in->status_message ? "\")" : "");
-    } else if (!strcmp(reason, "encrypted_assertion")) {
+    } else if (why == FLEXSAML_R_ENCRYPTED_ASSERTION) {
         inspect_add(in, SEV_REFUSED, reason,
                     "the assertion is encrypted: in Okta set Assertion Encryption to "
                     "Unencrypted (SAML Settings, Show Advanced Settings).");
-    } else if (!strcmp(reason, "algorithm_refused")) {
+    } else if (why == FLEXSAML_R_ALGORITHM_REFUSED) {
         if (strstr(detail, "sha1") && !in->pol.allow_sha1)
             inspect_add(in, SEV_REFUSED, reason,
                         "%s: in Okta set Signature Algorithm RSA-SHA256 and Digest Algorithm "
@@ -151,8 +153,6 @@ static void check_shape(inspection *in)
         else
             inspect_add(in, SEV_REFUSED, reason, "%s: only RSA or ECDSA with SHA-2 is accepted.",
                         detail);
-    } else if (!strcmp(reason, "missing_assertion") || !strcmp(reason, "multiple_assertions")) {
-        inspect_add(in, SEV_REFUSED, reason, "%s.", detail);
     } else {
         inspect_add(in, SEV_REFUSED, reason, "%s.", detail);
     }
@@ -565,9 +565,9 @@ static void run_core(inspection *in)
     }
     flexsaml_sp_process_response(p, sp, in->b64, strlen(in->b64), acs, in->t->now, &in->core);
     in->core_ran = 1;
-    if (in->core.reason && !has_reason(in, in->core.reason))
-        inspect_add(in, SEV_REFUSED, in->core.reason, "the module's checks: %s.",
-                    tool_safe(p, in->core.detail, 400));
+    if (in->core.reason && !has_reason(in, flexsaml_refusal_code(in->core.reason)))
+        inspect_add(in, SEV_REFUSED, flexsaml_refusal_code(in->core.reason),
+                    "the module's checks: %s.", tool_safe(p, in->core.detail, 400));
 }
 
 void inspect_check(inspection *in)

@@ -348,7 +348,8 @@ const char *inspect_read(inspection *in, const char *raw, apr_size_t len)
     flexsaml_shape_check(p, in->xml, in->xml_len, 1, &in->shape);
     if (!in->shape.response) {
         inspect_add(
-            in, SEV_REFUSED, in->shape.reason ? in->shape.reason : "bad_xml", "%s.",
+            in, SEV_REFUSED, in->shape.reason ? flexsaml_refusal_code(in->shape.reason) : "bad_xml",
+            "%s.",
             tool_safe(p, in->shape.detail ? in->shape.detail : "the XML cannot be read", 300));
         return "unreadable";
     }

@@ -11,6 +11,8 @@
 #include <apr_hash.h>
 #include <apr_time.h>
 
+#include "refusal.h"
+
 #define FLEXSAML_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------ */

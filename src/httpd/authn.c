@@ -12,6 +12,11 @@
 #include "apr_escape.h"
 
 #include "flexsaml_glue.h"
+#include "authn.h"
+#include "errors.h"
+#include "escape.h"
+#include "store.h"
+#include "web.h"
 
 /* SAML bindings cap RelayState at 80 bytes; a longer return URL travels
  * only in the server-side request state. */
@@ -115,7 +120,7 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
                                     strlen(return_to) <= MAX_RELAY_STATE ? return_to : NULL, &url,
                                     &request_id);
     if (err)
-        return flexsaml_refuse(r, HTTP_INTERNAL_SERVER_ERROR, "internal", err, NULL);
+        return flexsaml_refuse(r, FLEXSAML_R_INTERNAL, err, NULL);
     rv = flexsaml_store_put(c->store, r, FLEXSAML_KEY_REQUEST, request_id,
                             apr_time_now() + apr_time_from_sec(c->request_ttl), return_to,
                             strlen(return_to));

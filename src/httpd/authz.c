@@ -14,6 +14,10 @@
 #include "apr_escape.h"
 
 #include "flexsaml_glue.h"
+#include "authn.h"
+#include "authz.h"
+#include "escape.h"
+#include "web.h"
 
 #define PAGE_HEAD                                                                                  \
     "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Access denied</title>"  \

@@ -18,6 +18,10 @@
 #include <curl/curl.h>
 
 #include "flexsaml_glue.h"
+#include "taskrouter_glue.h"
+#include "idp_source.h"
+#include "metrics.h"
+#include "store.h"
 
 #define DEFAULT_ENDPOINT "/flexsaml"
 #define DEFAULT_COOKIE "flexsaml_session"

@@ -12,51 +12,14 @@
 #include "apr_escape.h"
 
 #include "flexsaml_glue.h"
-
-const char *flexsaml_safe_target(request_rec *r, const char *candidate)
-{
-    const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
-    const char *t = candidate ? flexsaml_redirect_target(r->pool, candidate,
-                                                         flexsaml_public_host(r), c->redirect_hosts)
-                              : NULL;
-    return t;
-}
-
-static apr_table_t *parse_form(apr_pool_t *p, const char *body);
-
-/* Decodes one application/x-www-form-urlencoded value in place. */
-static char *form_decode(char *v)
-{
-    char *s;
-    for (s = v; *s; s++)
-        if (*s == '+')
-            *s = ' ';
-    return ap_unescape_urlencoded(v) == OK ? v : NULL;
-}
-
-/* Values of a query string or urlencoded body; undecodable pairs are dropped. */
-const char *flexsaml_form_value(request_rec *r, const char *query, const char *name)
-{
-    return apr_table_get(parse_form(r->pool, query), name);
-}
-
-static apr_table_t *parse_form(apr_pool_t *p, const char *body)
-{
-    apr_table_t *t = apr_table_make(p, 4);
-    char *copy = apr_pstrdup(p, body ? body : ""), *pair, *last = NULL;
-
-    for (pair = apr_strtok(copy, "&", &last); pair; pair = apr_strtok(NULL, "&", &last)) {
-        char *eq = strchr(pair, '='), *k, *v;
-        if (!eq)
-            continue;
-        *eq = '\0';
-        k = form_decode(pair);
-        v = form_decode(eq + 1);
-        if (k && v && !apr_table_get(t, k))
-            apr_table_setn(t, k, v);
-    }
-    return t;
-}
+#include "taskrouter_glue.h"
+#include "authn.h"
+#include "endpoints.h"
+#include "errors.h"
+#include "metrics.h"
+#include "slo.h"
+#include "store.h"
+#include "web.h"
 
 static int read_body(request_rec *r, apr_off_t max, const char **out)
 {
@@ -68,10 +31,10 @@ static int read_body(request_rec *r, apr_off_t max, const char **out)
     int rc;
 
     if (cl && (apr_strtoff(&declared, cl, &end, 10) != APR_SUCCESS || *end || declared < 0))
-        return flexsaml_refuse(r, HTTP_BAD_REQUEST, "bad_response", "bad Content-Length", NULL);
+        return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "bad Content-Length", NULL);
     if (declared > max)
         return flexsaml_refuse(
-            r, HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+            r, FLEXSAML_R_BODY_TOO_LARGE,
             apr_psprintf(r->pool, "POST body of %" APR_OFF_T_FMT " bytes, limit %" APR_OFF_T_FMT,
                          declared, max),
             NULL);
@@ -84,14 +47,13 @@ static int read_body(request_rec *r, apr_off_t max, const char **out)
             if (used > (apr_size_t)max) {
                 r->connection->keepalive = AP_CONN_CLOSE;
                 return flexsaml_refuse(
-                    r, HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                    r, FLEXSAML_R_BODY_TOO_LARGE,
                     apr_psprintf(r->pool, "chunked POST body over %" APR_OFF_T_FMT " bytes", max),
                     NULL);
             }
         }
         if (got < 0)
-            return flexsaml_refuse(r, HTTP_BAD_REQUEST, "bad_response", "the POST body broke off",
-                                   NULL);
+            return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "the POST body broke off", NULL);
     }
     buf[used] = '\0';
     *out = buf;
@@ -107,22 +69,6 @@ static int metadata(request_rec *r, const flexsaml_srv_cfg *c)
     ap_set_content_type(r, "application/samlmetadata+xml");
     ap_rputs(md, r);
     return OK;
-}
-
-void flexsaml_set_cookie(request_rec *r, const char *name, const char *value, int expire)
-{
-    int https = flexsaml_public_https(r);
-    apr_table_add(r->err_headers_out, "Set-Cookie",
-                  apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", name, value,
-                               https ? "; Secure" : "",
-                               expire ? "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT" : ""));
-}
-
-int flexsaml_see_other(request_rec *r, const char *target)
-{
-    apr_table_setn(r->err_headers_out, "Location", target);
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    return HTTP_SEE_OTHER;
 }
 
 /* Where a successful login lands: the page that started it, or a safe
@@ -152,8 +98,7 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
     apr_status_t rv;
 
     if (!id)
-        return flexsaml_refuse(r, HTTP_INTERNAL_SERVER_ERROR, "internal",
-                               "the system random generator failed", NULL);
+        return flexsaml_refuse(r, FLEXSAML_R_INTERNAL, "the system random generator failed", NULL);
     memset(&s, 0, sizeof(s));
     s.sp_entity_id = c->sp_entity_id;
     s.created = now;
@@ -164,7 +109,7 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
     buf = flexsaml_session_encode(r->pool, &s, &len);
     if (len > c->max_session_bytes)
         return flexsaml_refuse(
-            r, HTTP_BAD_REQUEST, "claim_too_large",
+            r, FLEXSAML_R_CLAIM_TOO_LARGE,
             apr_psprintf(r->pool, "the session would take %" APR_SIZE_T_FMT " bytes", len), NULL);
     rv = flexsaml_store_put(c->store, r, FLEXSAML_KEY_SESSION, id, s.expires, buf, len);
     if (rv != APR_SUCCESS)
@@ -189,15 +134,14 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
     int rc;
 
     if (r->method_number != M_POST)
-        return flexsaml_refuse(r, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+        return flexsaml_refuse(r, FLEXSAML_R_METHOD_NOT_ALLOWED,
                                apr_psprintf(r->pool, "%s to the ACS", r->method), NULL);
     if ((rc = read_body(r, c->max_body, &body)) != OK)
         return rc;
-    form = parse_form(r->pool, body);
+    form = flexsaml_form_parse(r->pool, body);
     b64 = apr_table_get(form, "SAMLResponse");
     if (!b64 || !*b64)
-        return flexsaml_refuse(r, HTTP_BAD_REQUEST, "no_response", "no SAMLResponse in the POST",
-                               NULL);
+        return flexsaml_refuse(r, FLEXSAML_R_NO_RESPONSE, "no SAMLResponse in the POST", NULL);
     flexsaml_sp_process_response(r->pool, c->sp, b64, strlen(b64), flexsaml_acs_url(r),
                                  apr_time_now(), &res);
     if (res.unknown_roles && res.unknown_roles->nelts)
@@ -209,9 +153,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
                       flexsaml_roles_join(r->pool, res.unknown_roles, ","),
                       flexsaml_correlation_id(r));
     if (res.reason)
-        return flexsaml_refuse(r,
-                               !strcmp(res.reason, "no_role") ? HTTP_FORBIDDEN : HTTP_BAD_REQUEST,
-                               res.reason, res.detail, res.hint);
+        return flexsaml_refuse(r, res.reason, res.detail, res.hint);
 
     replay_key =
         apr_pstrcat(r->pool, flexsaml_sp_idp(c->sp)->entity_id, "|", res.assertion_id, NULL);
@@ -219,7 +161,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
         flexsaml_store_once(c->store, r, FLEXSAML_KEY_ASSERTION, replay_key, res.assertion_expires);
     if (rv == APR_EEXIST)
         return flexsaml_refuse(
-            r, HTTP_BAD_REQUEST, "replayed",
+            r, FLEXSAML_R_REPLAYED,
             apr_psprintf(r->pool, "assertion %s was already used", res.assertion_id), NULL);
     if (rv != APR_SUCCESS)
         return flexsaml_store_unavailable(r, rv, "record the assertion id");
@@ -228,7 +170,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
         rv = flexsaml_store_get(c->store, r, FLEXSAML_KEY_REQUEST, res.in_response_to, &stored,
                                 NULL);
         if (rv == APR_NOTFOUND)
-            return flexsaml_refuse(r, HTTP_BAD_REQUEST, "unknown_request",
+            return flexsaml_refuse(r, FLEXSAML_R_UNKNOWN_REQUEST,
                                    apr_psprintf(r->pool,
                                                 "InResponseTo %s matches no pending request",
                                                 res.in_response_to),
@@ -237,7 +179,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
             return flexsaml_store_unavailable(r, rv, "read the pending request");
         flexsaml_store_remove(c->store, r, FLEXSAML_KEY_REQUEST, res.in_response_to);
     } else if (!c->idp_initiated) {
-        return flexsaml_refuse(r, HTTP_BAD_REQUEST, "unsolicited",
+        return flexsaml_refuse(r, FLEXSAML_R_UNSOLICITED,
                                "unsolicited response and FlexSAMLIdPInitiated is off", NULL);
     }
     return open_session(r, c, &res, landing(r, c, stored, apr_table_get(form, "RelayState")));
@@ -245,7 +187,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
 
 static int login(request_rec *r, const flexsaml_srv_cfg *c)
 {
-    apr_table_t *q = parse_form(r->pool, r->args);
+    apr_table_t *q = flexsaml_form_parse(r->pool, r->args);
     const char *to = flexsaml_safe_target(r, apr_table_get(q, "ReturnTo"));
     return flexsaml_start_login(r, to ? to : c->default_url);
 }

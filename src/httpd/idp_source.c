@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "flexsaml_glue.h"
+#include "idp_source.h"
 
 #define MAX_METADATA (4 * 1024 * 1024)
 #define FETCH_TIMEOUT 15L

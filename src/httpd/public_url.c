@@ -13,6 +13,7 @@
 #include "apr_lib.h"
 
 #include "flexsaml_glue.h"
+#include "web.h"
 
 typedef struct {
     const char *scheme; /* "http" or "https" */

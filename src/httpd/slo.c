@@ -13,6 +13,11 @@
 #include "apr_strings.h"
 
 #include "flexsaml_glue.h"
+#include "authn.h"
+#include "errors.h"
+#include "slo.h"
+#include "store.h"
+#include "web.h"
 #include "logout.h"
 
 static const char *index_key(request_rec *r, const char *name_id, const char *session_index)
@@ -44,7 +49,7 @@ static int idp_logout_request(request_rec *r, const flexsaml_srv_cfg *c,
     int ended = 0;
 
     if (!m->name_id || !*m->name_id)
-        return flexsaml_refuse(r, HTTP_BAD_REQUEST, "bad_response",
+        return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE,
                                "the IdP's LogoutRequest names no NameID", NULL);
     if (flexsaml_store_get(c->store, r, FLEXSAML_KEY_INDEX,
                            index_key(r, m->name_id, m->session_index), &sid, NULL) == APR_SUCCESS) {
@@ -58,7 +63,7 @@ static int idp_logout_request(request_rec *r, const flexsaml_srv_cfg *c,
     err = flexsaml_logout_response_url(r->pool, idp->slo_url, c->sp_entity_id, m->id, 1,
                                        m->relay_state, c->sp_key_pem, &url);
     if (err)
-        return flexsaml_refuse(r, HTTP_INTERNAL_SERVER_ERROR, "internal", err, NULL);
+        return flexsaml_refuse(r, FLEXSAML_R_INTERNAL, err, NULL);
     return flexsaml_see_other(r, url);
 }
 
@@ -69,7 +74,7 @@ static int idp_logout_response(request_rec *r, const flexsaml_srv_cfg *c,
 
     if (!m->in_response_to || flexsaml_store_get(c->store, r, FLEXSAML_KEY_REQUEST,
                                                  m->in_response_to, &to, NULL) != APR_SUCCESS)
-        return flexsaml_refuse(r, HTTP_BAD_REQUEST, "unknown_request",
+        return flexsaml_refuse(r, FLEXSAML_R_UNKNOWN_REQUEST,
                                "the LogoutResponse answers no logout of ours", NULL);
     flexsaml_store_remove(c->store, r, FLEXSAML_KEY_REQUEST, m->in_response_to);
     ap_log_rerror(APLOG_MARK, m->success ? APLOG_INFO : APLOG_WARNING, 0, r,
@@ -89,17 +94,13 @@ int flexsaml_logout_endpoint(request_rec *r, const flexsaml_srv_cfg *c)
     if (strstr(args, "SAMLResponse=") || strstr(args, "SAMLRequest=")) {
         flexsaml_logout_msg m;
         if (!idp->slo_url || !c->sp_key_pem)
-            return flexsaml_refuse(r, HTTP_BAD_REQUEST, "bad_response",
+            return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE,
                                    "a SAML logout message, but single logout is not configured",
                                    NULL);
         if ((err = flexsaml_logout_read(r->pool, args, idp->certs_b64, &m)) != NULL)
-            return flexsaml_refuse(r, HTTP_BAD_REQUEST,
-                                   strstr(err, "signature") || strstr(err, "signed")
-                                       ? "signature_invalid"
-                                       : "bad_response",
-                                   err, NULL);
+            return flexsaml_refuse(r, m.refusal, err, NULL);
         if (!m.issuer || strcmp(m.issuer, idp->entity_id) != 0)
-            return flexsaml_refuse(r, HTTP_BAD_REQUEST, "issuer_mismatch",
+            return flexsaml_refuse(r, FLEXSAML_R_ISSUER_MISMATCH,
                                    "the logout message comes from another issuer", NULL);
         return m.is_request ? idp_logout_request(r, c, &m) : idp_logout_response(r, c, &m);
     }

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "ap_provider.h"
+#include "ap_socache.h"
+#include "apr_global_mutex.h"
 #include "util_cfgtree.h"
 #include "util_mutex.h"
 #include "apr_strings.h"
@@ -13,6 +15,9 @@
 #include <openssl/evp.h>
 
 #include "flexsaml_glue.h"
+#include "metrics.h"
+#include "store.h"
+#include "web.h"
 #include "seal.h"
 #include "store_key.h"
 
@@ -374,22 +379,15 @@ void flexsaml_store_register_mutex(apr_pool_t *pconf)
     ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_PROC_PTHREAD, 0);
 }
 
-int flexsaml_store_unavailable(request_rec *r, apr_status_t rv, const char *what)
+int flexsaml_store_failure_due(flexsaml_store *st, apr_uint32_t *count)
 {
-    flexsaml_store *st = flexsaml_srv(r->server)->store;
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
     apr_uint32_t last = apr_atomic_read32(&st->last_failure_log);
-    apr_uint32_t count = apr_atomic_inc32(&st->failures) + 1;
-    char buf[120];
 
-    if (now - last >= FAILURE_LOG_INTERVAL &&
-        apr_atomic_cas32(&st->last_failure_log, now, last) == last) {
-        apr_atomic_set32(&st->failures, 0);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "flexsaml: refused reason=session_store id=%s: session store %s failed to "
-                      "%s (%s); %u failure(s) in this process since the last such line",
-                      flexsaml_correlation_id(r), st->spec, what,
-                      apr_strerror(rv, buf, sizeof(buf)), count);
-    }
-    return flexsaml_refuse_page(r, HTTP_SERVICE_UNAVAILABLE, "session_store", NULL);
+    *count = apr_atomic_inc32(&st->failures) + 1;
+    if (now - last < FAILURE_LOG_INTERVAL ||
+        apr_atomic_cas32(&st->last_failure_log, now, last) != last)
+        return 0;
+    apr_atomic_set32(&st->failures, 0);
+    return 1;
 }

@@ -17,6 +17,7 @@
 #include "apr_lib.h"
 
 #include "flexsaml_glue.h"
+#include "taskrouter_glue.h"
 #include "taskrouter.h"
 #include "queue.h"
 

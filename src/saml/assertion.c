@@ -13,33 +13,6 @@
 
 #define CM_BEARER "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 
-static int xml_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-const char *flexsaml_xml_text(apr_pool_t *p, xmlNode *n)
-{
-    xmlChar *v;
-    const char *s, *e;
-    const char *out;
-
-    if (!n)
-        return NULL;
-    v = xmlNodeGetContent(n);
-    if (!v)
-        return "";
-    s = (const char *)v;
-    while (xml_space(*s))
-        s++;
-    e = s + strlen(s);
-    while (e > s && xml_space(e[-1]))
-        e--;
-    out = apr_pstrmemdup(p, s, (apr_size_t)(e - s));
-    xmlFree(v);
-    return out;
-}
-
 static apr_time_t read_time(apr_pool_t *p, xmlNode *n, const char *name,
                             flexsaml_assertion_data *out)
 {

@@ -48,11 +48,11 @@ typedef struct {
     apr_size_t max_total_bytes; /* all attribute values together */
 } flexsaml_sp_policy;
 
-/* What a response came to: reason is NULL when it is accepted. */
+/* What a response came to: reason is FLEXSAML_R_NONE when it is accepted. */
 typedef struct {
-    const char *reason; /* a reason code (errors.c has the words) */
-    const char *detail; /* for the log line: never secrets, never raw XML */
-    const char *hint;   /* for the person, or NULL for the default hint */
+    flexsaml_refusal reason; /* the row of refusal.h: status, words, counter */
+    const char *detail;      /* for the log line: never secrets, never raw XML */
+    const char *hint;        /* for the person, or NULL for the default hint */
     flexsaml_identity ident;
     const char *assertion_id;
     const char *in_response_to;        /* NULL when unsolicited */

@@ -17,7 +17,7 @@
 #include <openssl/x509.h>
 
 #include "flexsaml_sp.h"
-#include "saml_xml.h"
+#include "xml_reader.h"
 
 #define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
 #define DS_NS "http://www.w3.org/2000/09/xmldsig#"

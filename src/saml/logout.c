@@ -19,7 +19,7 @@
 #include <openssl/x509.h>
 
 #include "logout.h"
-#include "saml_xml.h"
+#include "xml_reader.h"
 
 #define MAX_INFLATED (64 * 1024)
 #define SIGALG_RSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
@@ -267,6 +267,7 @@ const char *flexsaml_logout_read(apr_pool_t *p, const char *query,
     int i, ok = 0;
 
     memset(out, 0, sizeof(*out));
+    out->refusal = FLEXSAML_R_BAD_RESPONSE;
     if (!query)
         return "no query string";
     if (!(raw = raw_param(p, query, param))) {
@@ -277,6 +278,7 @@ const char *flexsaml_logout_read(apr_pool_t *p, const char *query,
     relay = raw_param(p, query, "RelayState");
     sigalg = raw_param(p, query, "SigAlg");
     sig_raw = raw_param(p, query, "Signature");
+    out->refusal = FLEXSAML_R_SIGNATURE_INVALID;
     if (!sigalg || !sig_raw)
         return "the logout message is not signed";
     if (strcmp(decoded(p, sigalg) ? decoded(p, sigalg) : "", SIGALG_RSA_SHA256) != 0)
@@ -291,6 +293,7 @@ const char *flexsaml_logout_read(apr_pool_t *p, const char *query,
         ok = verify_with(APR_ARRAY_IDX(certs_b64, i, const char *), signed_part, sig, sig_len);
     if (!ok)
         return "the logout message signature does not verify with the IdP certificate";
+    out->refusal = FLEXSAML_R_BAD_RESPONSE;
     if (!(xml = decoded(p, raw)) || !(xml = inflate_b64(p, xml, &xml_len)))
         return "the logout message does not inflate (corrupt, or over 64 KiB)";
     if ((err = flexsaml_xml_parse(p, xml, xml_len, &doc)) != NULL)
@@ -311,5 +314,6 @@ const char *flexsaml_logout_read(apr_pool_t *p, const char *query,
         "Value");
     out->success = out->status && !strcmp(out->status, STATUS_SUCCESS);
     out->relay_state = relay ? decoded(p, relay) : NULL;
+    out->refusal = FLEXSAML_R_NONE;
     return NULL;
 }

@@ -5,12 +5,15 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "refusal.h"
+
 typedef struct {
     int is_request; /* a LogoutRequest from the IdP, else a LogoutResponse */
     int success;    /* a LogoutResponse with status Success */
     const char *id, *destination, *in_response_to, *issuer, *status;
     const char *name_id, *session_index; /* of a LogoutRequest */
     const char *relay_state;
+    flexsaml_refusal refusal; /* why flexsaml_logout_read refused it */
 } flexsaml_logout_msg;
 
 /* Each returns NULL or a sentence; the URL is the destination with the

@@ -44,125 +44,11 @@ typedef struct {
     int assertions;
     int encrypted;
     apr_array_header_t *signatures; /* xmlNode * */
-    const char *reason;
+    flexsaml_refusal reason;
     const char *detail;
 } walk_state;
 
-/* ---- parsing: libxml2 with the DTD machinery cut off ---- */
-
-typedef struct {
-    const char *stopped; /* why the parser was stopped, or NULL */
-} parse_guard;
-
-static void stop(void *ctx, const char *why)
-{
-    xmlParserCtxtPtr ctxt = ctx;
-    parse_guard *g = ctxt->_private;
-    if (!g->stopped)
-        g->stopped = why;
-    xmlStopParser(ctxt);
-}
-
-static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext_id,
-                               const xmlChar *sys_id)
-{
-    (void)name;
-    (void)ext_id;
-    (void)sys_id;
-    stop(ctx, "the document has a DOCTYPE, which is refused");
-}
-
-static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
-                           const xmlChar *system_id, xmlChar *content)
-{
-    (void)name;
-    (void)type;
-    (void)public_id;
-    (void)system_id;
-    (void)content;
-    stop(ctx, "the document declares an entity");
-}
-
-static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
-{
-    (void)target;
-    (void)data;
-    stop(ctx, "the document contains a processing instruction");
-}
-
-static void on_reference(void *ctx, const xmlChar *name)
-{
-    (void)name;
-    stop(ctx, "the document contains an entity reference");
-}
-
-static apr_status_t shape_cleanup(void *doc);
-
-const char *flexsaml_xml_parse(apr_pool_t *p, const char *xml, apr_size_t len, xmlDoc **doc)
-{
-    parse_guard g = {NULL};
-    xmlParserCtxtPtr ctxt;
-    int wellformed;
-
-    *doc = NULL;
-    if (len > 0x7fffffff || memchr(xml, '\0', len))
-        return "the document contains NUL bytes";
-    ctxt = xmlCreateMemoryParserCtxt(xml, (int)len);
-    if (!ctxt)
-        return "the document cannot be parsed";
-    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                XML_PARSE_NOCDATA);
-    /* ctxt->sax is this context's own copy of the handlers. */
-    ctxt->_private = &g;
-    ctxt->sax->internalSubset = on_internal_subset;
-    ctxt->sax->externalSubset = on_internal_subset;
-    ctxt->sax->entityDecl = on_entity_decl;
-    ctxt->sax->processingInstruction = on_pi;
-    ctxt->sax->reference = on_reference;
-    xmlParseDocument(ctxt);
-    wellformed = ctxt->wellFormed && !g.stopped;
-    *doc = ctxt->myDoc;
-    ctxt->myDoc = NULL;
-    xmlFreeParserCtxt(ctxt);
-    if (*doc)
-        apr_pool_cleanup_register(p, *doc, shape_cleanup, apr_pool_cleanup_null);
-    if (g.stopped)
-        return g.stopped;
-    if (!wellformed || !*doc)
-        return "the document is not well-formed XML";
-    return NULL;
-}
-
-static apr_status_t shape_cleanup(void *doc)
-{
-    xmlFreeDoc(doc);
-    return APR_SUCCESS;
-}
-
-int flexsaml_xml_is(const xmlNode *n, const char *ns, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-           !strcmp((const char *)n->ns->href, ns) && !strcmp((const char *)n->name, name);
-}
-
-xmlNode *flexsaml_xml_child(xmlNode *n, const char *ns, const char *name)
-{
-    xmlNode *c;
-    for (c = n ? n->children : NULL; c; c = c->next)
-        if (flexsaml_xml_is(c, ns, name))
-            return c;
-    return NULL;
-}
-
-const char *flexsaml_xml_attr(apr_pool_t *p, xmlNode *n, const char *name)
-{
-    xmlChar *v = n ? xmlGetNoNsProp(n, (const xmlChar *)name) : NULL;
-    const char *out = v ? apr_pstrdup(p, (const char *)v) : NULL;
-    xmlFree(v);
-    return out;
-}
-
-static void refuse(walk_state *st, const char *reason, const char *detail)
+static void refuse(walk_state *st, flexsaml_refusal reason, const char *detail)
 {
     if (!st->reason) {
         st->reason = reason;
@@ -187,7 +73,7 @@ static void walk(walk_state *st, xmlNode *n, int depth)
     xmlAttr *a;
 
     if (depth > MAX_DEPTH) {
-        refuse(st, "bad_xml", "the response is nested too deeply");
+        refuse(st, FLEXSAML_R_BAD_XML, "the response is nested too deeply");
         return;
     }
     for (; n && !st->reason; n = n->next) {
@@ -199,21 +85,21 @@ static void walk(walk_state *st, xmlNode *n, int depth)
         case XML_COMMENT_NODE:
             continue;
         case XML_PI_NODE:
-            refuse(st, "bad_xml", "the response contains a processing instruction");
+            refuse(st, FLEXSAML_R_BAD_XML, "the response contains a processing instruction");
             return;
         default:
-            refuse(st, "bad_xml", "the response contains DTD or entity nodes");
+            refuse(st, FLEXSAML_R_BAD_XML, "the response contains DTD or entity nodes");
             return;
         }
         if (++st->elements > MAX_ELEMENTS) {
-            refuse(st, "bad_xml", "the response has too many elements");
+            refuse(st, FLEXSAML_R_BAD_XML, "the response has too many elements");
             return;
         }
         /* Every SAML, XML-DSig and Okta element has a namespace; Lasso
          * before the 2025 fixes crashed on some elements without one
          * (CVE-2025-46404), so none reaches it. */
         if (!n->ns || !n->ns->href || !*n->ns->href) {
-            refuse(st, "bad_xml",
+            refuse(st, FLEXSAML_R_BAD_XML,
                    apr_psprintf(st->p, "the element <%s> has no namespace",
                                 apr_pescape_entity(st->p, (const char *)n->name, 0)));
             return;
@@ -240,7 +126,7 @@ static void walk(walk_state *st, xmlNode *n, int depth)
                 const char *id = apr_pstrdup(st->p, (const char *)v);
                 xmlFree(v);
                 if (apr_hash_get(st->ids, id, APR_HASH_KEY_STRING)) {
-                    refuse(st, "signature_invalid",
+                    refuse(st, FLEXSAML_R_SIGNATURE_INVALID,
                            apr_psprintf(st->p, "the ID \"%s\" appears twice",
                                         apr_pescape_entity(st->p, id, 0)));
                     return;
@@ -261,7 +147,10 @@ static int alg_in(const char *alg, const char *const *list)
 }
 
 /* One signature: allowed algorithms, exactly one reference, to its parent. */
-static const char *check_signature(apr_pool_t *p, xmlNode *sig, int allow_sha1)
+/* NULL when the signature's form is acceptable; otherwise why, with *why set
+ * to algorithm_refused or signature_invalid. */
+static const char *check_signature(apr_pool_t *p, xmlNode *sig, int allow_sha1,
+                                   flexsaml_refusal *why)
 {
     static const char *const sig_algs[] = {ALG_RSA_SHA256, ALG_RSA_SHA384, ALG_RSA_SHA512,
                                            ALG_ECDSA_SHA256, NULL};
@@ -275,8 +164,12 @@ static const char *check_signature(apr_pool_t *p, xmlNode *sig, int allow_sha1)
     const char *alg, *uri, *parent_id;
     int refs = 0;
 
-    if (!si)
+    *why = FLEXSAML_R_ALGORITHM_REFUSED;
+
+    if (!si) {
+        *why = FLEXSAML_R_SIGNATURE_INVALID;
         return "a signature has no SignedInfo";
+    }
     alg = flexsaml_xml_attr(p, flexsaml_xml_child(si, DSIG_NS, "CanonicalizationMethod"),
                             "Algorithm");
     if (!alg_in(alg, c14n_algs))
@@ -290,8 +183,10 @@ static const char *check_signature(apr_pool_t *p, xmlNode *sig, int allow_sha1)
             refs++;
         }
     }
+    *why = FLEXSAML_R_SIGNATURE_INVALID;
     if (refs != 1)
         return apr_psprintf(p, "a signature has %d references, 1 is required", refs);
+    *why = FLEXSAML_R_ALGORITHM_REFUSED;
     alg = flexsaml_xml_attr(p, flexsaml_xml_child(ref, DSIG_NS, "DigestMethod"), "Algorithm");
     if (!alg_in(alg, dig_algs) && !(allow_sha1 && alg_in(alg, dig_algs_sha1)))
         return apr_psprintf(p, "digest algorithm %s is not allowed", alg ? alg : "(none)");
@@ -303,6 +198,7 @@ static const char *check_signature(apr_pool_t *p, xmlNode *sig, int allow_sha1)
         if (!flexsaml_xml_is(t, DSIG_NS, "Transform") || !alg_in(alg, transforms))
             return apr_psprintf(p, "transform %s is not allowed", alg ? alg : "(none)");
     }
+    *why = FLEXSAML_R_SIGNATURE_INVALID;
     uri = flexsaml_xml_attr(p, ref, "URI");
     parent_id = flexsaml_xml_attr(p, sig->parent, "ID");
     if (!uri || !parent_id || uri[0] != '#' || strcmp(uri + 1, parent_id) != 0)
@@ -317,6 +213,7 @@ static void check_signatures(apr_pool_t *p, walk_state *st, flexsaml_shape *out,
     for (i = 0; i < st->signatures->nelts && !st->reason; i++) {
         xmlNode *sig = APR_ARRAY_IDX(st->signatures, i, xmlNode *);
         const char *err;
+        flexsaml_refusal why;
         int *flag;
 
         if (sig->parent == out->response)
@@ -324,17 +221,17 @@ static void check_signatures(apr_pool_t *p, walk_state *st, flexsaml_shape *out,
         else if (sig->parent == out->assertion)
             flag = &out->assertion_signed;
         else {
-            refuse(st, "signature_invalid",
+            refuse(st, FLEXSAML_R_SIGNATURE_INVALID,
                    "a signature stands outside the Response and Assertion");
             return;
         }
         if (*flag) {
-            refuse(st, "signature_invalid", "an element carries two signatures");
+            refuse(st, FLEXSAML_R_SIGNATURE_INVALID, "an element carries two signatures");
             return;
         }
         *flag = 1;
-        if ((err = check_signature(p, sig, allow_sha1)) != NULL)
-            refuse(st, strstr(err, "not allowed") ? "algorithm_refused" : "signature_invalid", err);
+        if ((err = check_signature(p, sig, allow_sha1, &why)) != NULL)
+            refuse(st, why, err);
     }
 }
 
@@ -371,7 +268,7 @@ void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int al
     st.signatures = apr_array_make(p, 2, sizeof(xmlNode *));
 
     if (len > 0x7fffffff || memchr(xml, '\0', len)) {
-        out->reason = "bad_xml";
+        out->reason = FLEXSAML_R_BAD_XML;
         out->detail = "the response contains NUL bytes";
         return;
     }
@@ -380,26 +277,25 @@ void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int al
      * XML_PARSE_HUGE libxml2 caps nesting depth and text sizes. On top of
      * that the SAX hooks stop the parser at the first DOCTYPE, entity
      * declaration or processing instruction, before libxml2 reads any of it. */
-    if ((out->reason = flexsaml_xml_parse(p, xml, len, &out->doc)) != NULL) {
-        out->detail = out->reason;
-        out->reason = "bad_xml";
+    if ((out->detail = flexsaml_xml_parse(p, xml, len, &out->doc)) != NULL) {
+        out->reason = FLEXSAML_R_BAD_XML;
         return;
     }
     if (out->doc->intSubset || out->doc->extSubset) {
-        out->reason = "bad_xml";
+        out->reason = FLEXSAML_R_BAD_XML;
         out->detail = "the response has a DOCTYPE";
         return;
     }
     for (c = out->doc->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE && c->type != XML_COMMENT_NODE) {
-            out->reason = "bad_xml";
+            out->reason = FLEXSAML_R_BAD_XML;
             out->detail = "the response has a processing instruction or DTD at top level";
             return;
         }
     }
     out->response = xmlDocGetRootElement(out->doc);
     if (!flexsaml_xml_is(out->response, SAMLP_NS, "Response")) {
-        out->reason = "bad_xml";
+        out->reason = FLEXSAML_R_BAD_XML;
         out->detail = "the document is not a samlp:Response";
         return;
     }
@@ -419,31 +315,31 @@ void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int al
                                      SAMLP_NS, "StatusCode");
     out->status = flexsaml_xml_attr(p, status_code, "Value");
     if (!out->status || strcmp(out->status, STATUS_SUCCESS) != 0) {
-        out->reason = "status_not_success";
+        out->reason = FLEXSAML_R_STATUS_NOT_SUCCESS;
         out->detail = apr_psprintf(p, "the IdP answered with status %s",
                                    out->status ? out->status : "(none)");
         return;
     }
     if (st.encrypted) {
-        out->reason = "encrypted_assertion";
+        out->reason = FLEXSAML_R_ENCRYPTED_ASSERTION;
         out->detail = "the response carries an EncryptedAssertion";
         return;
     }
     if (st.assertions != 1) {
-        out->reason = st.assertions ? "multiple_assertions" : "missing_assertion";
+        out->reason = st.assertions ? FLEXSAML_R_MULTIPLE_ASSERTIONS : FLEXSAML_R_MISSING_ASSERTION;
         out->detail =
             apr_psprintf(p, "the response holds %d assertions, 1 is required", st.assertions);
         return;
     }
     out->assertion = flexsaml_xml_child(out->response, SAML_NS, "Assertion");
     if (!out->assertion) {
-        out->reason = "missing_assertion";
+        out->reason = FLEXSAML_R_MISSING_ASSERTION;
         out->detail = "the assertion is not a direct child of the Response";
         return;
     }
     if ((out->detail = repeated_child(p, out->response, resp_once)) != NULL ||
         (out->detail = repeated_child(p, out->assertion, assertion_once)) != NULL) {
-        out->reason = "bad_xml";
+        out->reason = FLEXSAML_R_BAD_XML;
         return;
     }
     check_signatures(p, &st, out, allow_sha1);

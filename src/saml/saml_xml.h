@@ -1,17 +1,14 @@
 /*
- * libxml2-level reading of a SAML response, shared by sp.c: the structural
- * checks made before Lasso sees a byte (response_shape.c) and the reading of
- * the one verified assertion (assertion.c).
+ * The reading of a SAML response, shared by sp.c: the structural checks made
+ * before Lasso sees a byte (response_shape.c) and the reading of the one
+ * verified assertion (assertion.c). Both read through xml_reader.h.
  */
 #ifndef FLEXSAML_SAML_XML_H
 #define FLEXSAML_SAML_XML_H
 
 #include <libxml/tree.h>
 #include "flexsaml.h"
-
-#define SAMLP_NS "urn:oasis:names:tc:SAML:2.0:protocol"
-#define SAML_NS "urn:oasis:names:tc:SAML:2.0:assertion"
-#define DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
+#include "xml_reader.h"
 
 typedef struct {
     xmlDoc *doc; /* freed with the pool */
@@ -28,7 +25,7 @@ typedef struct {
     int attribute_values;
     apr_size_t value_bytes;   /* their text together */
     apr_size_t largest_value; /* the longest one */
-    const char *reason;       /* NULL when the shape is acceptable */
+    flexsaml_refusal reason;  /* FLEXSAML_R_NONE when the shape is acceptable */
     const char *detail;
 } flexsaml_shape;
 
@@ -40,11 +37,6 @@ typedef struct {
  * allowed algorithms, unique IDs. */
 void flexsaml_shape_check(apr_pool_t *p, const char *xml, apr_size_t len, int allow_sha1,
                           flexsaml_shape *out);
-
-/* Parses an untrusted document: no network, no DTD, no entity, no PI (the
- * parser stops at the first one, before reading it), no NUL byte. *doc is
- * freed with p. NULL, or why it was refused (for a log line). */
-const char *flexsaml_xml_parse(apr_pool_t *p, const char *xml, apr_size_t len, xmlDoc **doc);
 
 typedef struct {
     const char *id;
@@ -70,12 +62,5 @@ typedef struct {
 /* Reads an Assertion element. The text of an element is its whole text
  * content (comments inside do not cut it short). */
 void flexsaml_assertion_read(apr_pool_t *p, xmlNode *assertion, flexsaml_assertion_data *out);
-
-/* The whole text content of an element, trimmed of surrounding XML
- * whitespace; NULL for a NULL node. */
-const char *flexsaml_xml_text(apr_pool_t *p, xmlNode *n);
-xmlNode *flexsaml_xml_child(xmlNode *n, const char *ns, const char *name);
-int flexsaml_xml_is(const xmlNode *n, const char *ns, const char *name);
-const char *flexsaml_xml_attr(apr_pool_t *p, xmlNode *n, const char *name);
 
 #endif

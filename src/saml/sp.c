@@ -241,7 +241,7 @@ static char *decode_b64(apr_pool_t *p, const char *in, apr_size_t len, apr_size_
     return out;
 }
 
-static void fail(flexsaml_sp_result *res, const char *reason, const char *detail)
+static void fail(flexsaml_sp_result *res, flexsaml_refusal reason, const char *detail)
 {
     if (!res->reason) {
         res->reason = reason;
@@ -249,32 +249,32 @@ static void fail(flexsaml_sp_result *res, const char *reason, const char *detail
     }
 }
 
-static const char *lasso_reason(int rc)
+static flexsaml_refusal lasso_reason(int rc)
 {
     switch (rc) {
     case LASSO_DS_ERROR_SIGNATURE_NOT_FOUND:
-        return "signature_missing";
+        return FLEXSAML_R_SIGNATURE_MISSING;
     case LASSO_SERVER_ERROR_PROVIDER_NOT_FOUND:
     case LASSO_PROFILE_ERROR_INVALID_ISSUER:
     case LASSO_PROFILE_ERROR_MISSING_ISSUER:
     case LASSO_PROFILE_ERROR_UNKNOWN_PROVIDER:
-        return "issuer_mismatch";
+        return FLEXSAML_R_ISSUER_MISMATCH;
     case LASSO_LOGIN_ERROR_STATUS_NOT_SUCCESS:
     case LASSO_LOGIN_ERROR_REQUEST_DENIED:
     case LASSO_LOGIN_ERROR_UNKNOWN_PRINCIPAL:
     case LASSO_LOGIN_ERROR_FEDERATION_NOT_FOUND:
     case LASSO_PROFILE_ERROR_STATUS_NOT_SUCCESS:
-        return "status_not_success";
+        return FLEXSAML_R_STATUS_NOT_SUCCESS;
     case LASSO_PROFILE_ERROR_MISSING_ASSERTION:
-        return "missing_assertion";
+        return FLEXSAML_R_MISSING_ASSERTION;
     case LASSO_DS_ERROR_INVALID_SIGNATURE:
     case LASSO_DS_ERROR_SIGNATURE_VERIFICATION_FAILED:
     case LASSO_DS_ERROR_INVALID_REFERENCE_FOR_SAML:
     case LASSO_DS_ERROR_TOO_MUCH_REFERENCES:
     case LASSO_PROFILE_ERROR_CANNOT_VERIFY_SIGNATURE:
-        return "signature_invalid";
+        return FLEXSAML_R_SIGNATURE_INVALID;
     default:
-        return "bad_response";
+        return FLEXSAML_R_BAD_RESPONSE;
     }
 }
 
@@ -305,19 +305,20 @@ static void lasso_verify(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
                : NULL;
     if (!resp || !resp->Assertion || resp->Assertion->next ||
         !LASSO_IS_SAML2_ASSERTION(resp->Assertion->data)) {
-        fail(res, "missing_assertion", "Lasso found no single assertion");
+        fail(res, FLEXSAML_R_MISSING_ASSERTION, "Lasso found no single assertion");
         goto done;
     }
     node = lasso_node_get_original_xmlnode(LASSO_NODE(resp->Assertion->data));
     if (!node) {
-        fail(res, "signature_invalid", "the verified assertion node is not available");
+        fail(res, FLEXSAML_R_SIGNATURE_INVALID, "the verified assertion node is not available");
         goto done;
     }
     flexsaml_assertion_read(p, node, ad);
     /* The node Lasso verified must be the one the shape check inspected. */
     shape_id = flexsaml_xml_attr(p, shape->assertion, "ID");
     if (!ad->id || !shape_id || strcmp(ad->id, shape_id) != 0)
-        fail(res, "signature_invalid", "the verified assertion is not the response's assertion");
+        fail(res, FLEXSAML_R_SIGNATURE_INVALID,
+             "the verified assertion is not the response's assertion");
 done:
     g_object_unref(login);
 }
@@ -338,7 +339,8 @@ static const char *required_claim(apr_pool_t *p, const flexsaml_assertion_data *
 {
     const char *v = apr_table_get(ad->attributes, name);
     if (!v || !*v) {
-        fail(res, "missing_claim", apr_psprintf(p, "the assertion has no %s attribute", name));
+        fail(res, FLEXSAML_R_MISSING_CLAIM,
+             apr_psprintf(p, "the assertion has no %s attribute", name));
         res->hint = apr_psprintf(p,
                                  "The sign-in response has no \"%s\" attribute. In Okta, add the "
                                  "attribute statement %s = %s to this app (SAML Settings).",
@@ -381,21 +383,22 @@ static void check_times(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_ass
     if (ad->sc_not_on_or_after && (!na || ad->sc_not_on_or_after < na))
         na = ad->sc_not_on_or_after;
     if (ad->bad_time) {
-        fail(res, "bad_response", apr_psprintf(p, "the %s timestamp is malformed", ad->bad_time));
+        fail(res, FLEXSAML_R_BAD_RESPONSE,
+             apr_psprintf(p, "the %s timestamp is malformed", ad->bad_time));
     } else if (!na) {
-        fail(res, "expired", "the assertion has no NotOnOrAfter");
+        fail(res, FLEXSAML_R_EXPIRED, "the assertion has no NotOnOrAfter");
     } else if (nb && now + skew < nb) {
-        fail(res, "not_yet_valid",
+        fail(res, FLEXSAML_R_NOT_YET_VALID,
              apr_psprintf(p, "NotBefore is %" APR_TIME_T_FMT " s ahead (skew %d s)",
                           apr_time_sec(nb - now), sp->pol.clock_skew));
     } else if (now - skew >= na) {
-        fail(res, "expired",
+        fail(res, FLEXSAML_R_EXPIRED,
              apr_psprintf(p, "NotOnOrAfter passed %" APR_TIME_T_FMT " s ago (skew %d s)",
                           apr_time_sec(now - na), sp->pol.clock_skew));
     } else if (ad->session_not_on_or_after && now - skew >= ad->session_not_on_or_after) {
         /* The IdP session already ended: a session opened now would be dead
          * on arrival (and a replayed old assertion must not revive it). */
-        fail(res, "expired",
+        fail(res, FLEXSAML_R_EXPIRED,
              apr_psprintf(p, "SessionNotOnOrAfter passed %" APR_TIME_T_FMT " s ago (skew %d s)",
                           apr_time_sec(now - ad->session_not_on_or_after), sp->pol.clock_skew));
     }
@@ -429,23 +432,24 @@ static void check_subject(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_s
 
     if ((shape->issuer && strcmp(shape->issuer, issuer) != 0) || !ad->issuer ||
         strcmp(ad->issuer, issuer) != 0)
-        fail(res, "issuer_mismatch",
+        fail(res, FLEXSAML_R_ISSUER_MISMATCH,
              apr_psprintf(p, "issuer \"%s\", expected \"%s\"", ad->issuer ? ad->issuer : "",
                           issuer));
     if (!shape->destination || strcmp(shape->destination, acs_url) != 0)
-        fail(res, "destination_mismatch",
+        fail(res, FLEXSAML_R_DESTINATION_MISMATCH,
              apr_psprintf(p, "Destination \"%s\", expected \"%s\"",
                           shape->destination ? shape->destination : "(none)", acs_url));
     if (!ad->bearer || !ad->recipient || strcmp(ad->recipient, acs_url) != 0)
-        fail(res, "recipient_mismatch",
+        fail(res, FLEXSAML_R_RECIPIENT_MISMATCH,
              apr_psprintf(p, "Recipient \"%s\", expected \"%s\"",
                           ad->recipient ? ad->recipient : "(none)", acs_url));
     if (!audience_ok(sp, ad))
-        fail(res, "audience_mismatch",
+        fail(res, FLEXSAML_R_AUDIENCE_MISMATCH,
              apr_psprintf(p, "the audience is not \"%s\"", sp->pol.sp_entity_id));
     if (shape->in_response_to && ad->sc_in_response_to &&
         strcmp(shape->in_response_to, ad->sc_in_response_to) != 0)
-        fail(res, "unknown_request", "the Response and the Assertion answer different requests");
+        fail(res, FLEXSAML_R_UNKNOWN_REQUEST,
+             "the Response and the Assertion answer different requests");
     res->in_response_to = shape->in_response_to ? shape->in_response_to : ad->sc_in_response_to;
 }
 
@@ -458,7 +462,7 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
     int unknown;
 
     if (ad->largest_value > sp->pol.max_attr_bytes || ad->value_bytes > sp->pol.max_total_bytes) {
-        fail(res, "claim_too_large",
+        fail(res, FLEXSAML_R_CLAIM_TOO_LARGE,
              apr_psprintf(p,
                           "attribute values of %" APR_SIZE_T_FMT " bytes (largest %" APR_SIZE_T_FMT
                           ") exceed FlexSAMLMaxAttributeBytes",
@@ -467,11 +471,12 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
     }
     apr_table_do(check_clean, &ctx, ad->attributes, NULL);
     if (!ctx.clean || (ad->name_id && !flexsaml_value_is_clean(ad->name_id))) {
-        fail(res, "bad_claim", "an attribute value or the NameID holds control characters");
+        fail(res, FLEXSAML_R_BAD_CLAIM,
+             "an attribute value or the NameID holds control characters");
         return;
     }
     if (!ad->name_id || !*ad->name_id) {
-        fail(res, "missing_claim", "the assertion has no NameID");
+        fail(res, FLEXSAML_R_MISSING_CLAIM, "the assertion has no NameID");
         return;
     }
     id->name_id = ad->name_id;
@@ -489,11 +494,11 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
     apr_table_do(collect, &ctx, ad->attributes, roles_attr, NULL);
     unknown = flexsaml_roles_parse(p, ctx.values, &sp->pol.roles, &id->roles, &res->unknown_roles);
     if (unknown && sp->pol.roles.unknown == FLEXSAML_UNKNOWN_DENY) {
-        fail(res, "no_role",
+        fail(res, FLEXSAML_R_NO_ROLE,
              apr_psprintf(p, "unknown role values refused by FlexSAMLUnknownRoles deny: %s",
                           flexsaml_roles_join(p, res->unknown_roles, ",")));
     } else if (sp->pol.require_flex_role && !flexsaml_roles_has_flex_role(id->roles)) {
-        fail(res, "no_role",
+        fail(res, FLEXSAML_R_NO_ROLE,
              apr_psprintf(p, "no Flex role (agent, admin, supervisor) in roles \"%s\"",
                           flexsaml_roles_join(p, id->roles, ",")));
     }
@@ -511,11 +516,11 @@ void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const ch
     memset(res, 0, sizeof(*res));
     xml = decode_b64(p, b64, len, &xml_len);
     if (!xml) {
-        fail(res, "bad_base64", "SAMLResponse is not valid base64");
+        fail(res, FLEXSAML_R_BAD_BASE64, "SAMLResponse is not valid base64");
         return;
     }
     if (xml_len > MAX_DECODED) {
-        fail(res, "body_too_large", "the decoded SAMLResponse is too large");
+        fail(res, FLEXSAML_R_BODY_TOO_LARGE, "the decoded SAMLResponse is too large");
         return;
     }
     flexsaml_shape_check(p, xml, xml_len, sp->pol.allow_sha1, &shape);
@@ -527,7 +532,7 @@ void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const ch
     if (shape.attribute_values > MAX_ATTRIBUTE_VALUES ||
         shape.largest_value > sp->pol.max_attr_bytes ||
         shape.value_bytes > sp->pol.max_total_bytes) {
-        fail(res, "claim_too_large",
+        fail(res, FLEXSAML_R_CLAIM_TOO_LARGE,
              apr_psprintf(p,
                           "%d attribute values of %" APR_SIZE_T_FMT
                           " bytes (largest %" APR_SIZE_T_FMT
@@ -538,11 +543,11 @@ void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const ch
         return;
     }
     if (!shape.assertion_signed) {
-        fail(res, "signature_missing", "the assertion is not signed");
+        fail(res, FLEXSAML_R_SIGNATURE_MISSING, "the assertion is not signed");
         return;
     }
     if (!shape.response_signed && sp->pol.require_signed_response) {
-        fail(res, "signature_missing",
+        fail(res, FLEXSAML_R_SIGNATURE_MISSING,
              "the Response is not signed and FlexSAMLRequireSignedResponse is on");
         return;
     }

@@ -133,7 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     flexsaml_sp_process_response(p, sp, b64, len, ACS_URL, apr_time_from_sec(NOW_SEC), &res);
     if (verbose)
-        fprintf(stderr, "fuzz_acs: %s: %s\n", res.reason ? res.reason : "accepted",
+        fprintf(stderr, "fuzz_acs: %s: %s\n",
+                res.reason ? flexsaml_refusal_code(res.reason) : "accepted",
                 res.reason ? res.detail : res.ident.name_id);
     if (!res.reason) {
         const flexsaml_identity *id = &res.ident;
@@ -145,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     id->name_id ? id->name_id : "(null)");
             abort();
         }
-    } else if (!res.detail || !*res.reason) {
+    } else if (!res.detail || !flexsaml_refusal_info(res.reason)) {
         abort(); /* every refusal says why */
     }
     apr_pool_destroy(p);

@@ -35,7 +35,7 @@ static const char *shape_reason(const char *xml)
 {
     flexsaml_shape s;
     flexsaml_shape_check(pool, xml, strlen(xml), 0, &s);
-    return s.reason ? s.reason : "ok";
+    return s.reason ? flexsaml_refusal_code(s.reason) : "ok";
 }
 
 #define RESP_OPEN                                                                                  \

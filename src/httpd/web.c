@@ -1,0 +1,71 @@
+/*
+ * The HTTP helpers every handler shares: form values, the session cookie,
+ * 303 redirects and the check that a return target is safe. The public URL
+ * the browser sees is public_url.c; both are declared in web.h.
+ */
+#include <string.h>
+
+#include "http_core.h"
+#include "http_protocol.h"
+#include "apr_strings.h"
+
+#include "flexsaml_glue.h"
+#include "web.h"
+
+const char *flexsaml_safe_target(request_rec *r, const char *candidate)
+{
+    const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
+    const char *t = candidate ? flexsaml_redirect_target(r->pool, candidate,
+                                                         flexsaml_public_host(r), c->redirect_hosts)
+                              : NULL;
+    return t;
+}
+
+/* Decodes one application/x-www-form-urlencoded value in place. */
+static char *form_decode(char *v)
+{
+    char *s;
+    for (s = v; *s; s++)
+        if (*s == '+')
+            *s = ' ';
+    return ap_unescape_urlencoded(v) == OK ? v : NULL;
+}
+
+apr_table_t *flexsaml_form_parse(apr_pool_t *p, const char *body)
+{
+    apr_table_t *t = apr_table_make(p, 4);
+    char *copy = apr_pstrdup(p, body ? body : ""), *pair, *last = NULL;
+
+    for (pair = apr_strtok(copy, "&", &last); pair; pair = apr_strtok(NULL, "&", &last)) {
+        char *eq = strchr(pair, '='), *k, *v;
+        if (!eq)
+            continue;
+        *eq = '\0';
+        k = form_decode(pair);
+        v = form_decode(eq + 1);
+        if (k && v && !apr_table_get(t, k))
+            apr_table_setn(t, k, v);
+    }
+    return t;
+}
+
+const char *flexsaml_form_value(request_rec *r, const char *query, const char *name)
+{
+    return apr_table_get(flexsaml_form_parse(r->pool, query), name);
+}
+
+void flexsaml_set_cookie(request_rec *r, const char *name, const char *value, int expire)
+{
+    int https = flexsaml_public_https(r);
+    apr_table_add(r->err_headers_out, "Set-Cookie",
+                  apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", name, value,
+                               https ? "; Secure" : "",
+                               expire ? "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT" : ""));
+}
+
+int flexsaml_see_other(request_rec *r, const char *target)
+{
+    apr_table_setn(r->err_headers_out, "Location", target);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return HTTP_SEE_OTHER;
+}
