@@ -130,7 +130,7 @@ typedef struct {
     const char *header_prefix;   /* "X-Flex-" */
 } flexsaml_claims_conf;
 
-/* The default claims of DESIGN.md: NameID, full_name, email, roles,
+/* The default claims of docs/design.md: NameID, full_name, email, roles,
  * image_url -> FLEX_NAME_ID, FLEX_FULL_NAME, FLEX_EMAIL, FLEX_ROLES,
  * FLEX_IMAGE_URL. */
 flexsaml_claims_conf *flexsaml_claims_default(apr_pool_t *p);

@@ -1,5 +1,5 @@
 /*
- * The JSON side of the TaskRouter sync (see ../shared/taskrouter/CONTRACT.md):
+ * The JSON side of the TaskRouter sync (see docs/taskrouter.md):
  * the attributes a login owns, the merge into a Worker's existing attributes,
  * FriendlyName matching, SID shapes, and picking the Worker out of a list
  * page. A Worker's attributes are one JSON string that an update replaces

@@ -1,7 +1,7 @@
 /*
- * TaskRouter REST client (see ../shared/taskrouter/CONTRACT.md): find the
- * Worker, fetch it, write back the merge (taskrouter_attrs.c) with If-Match,
- * create it when allowed; classify every answer for the retry policy.
+ * TaskRouter REST client (see docs/taskrouter.md): find the Worker, fetch
+ * it, write back the merge (attrs.c) with If-Match, create it when
+ * allowed; classify every answer for the retry policy.
  *
  * jansson and libcurl allocate with malloc; every json_t and curl object is
  * released before the function that made it returns (or, for the easy

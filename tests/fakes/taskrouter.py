@@ -1,5 +1,5 @@
 """A stateful fake of Twilio TaskRouter v1 Workers on 127.0.0.1, written from
-../shared/taskrouter/CONTRACT.md: Workspaces with Workers; list by FriendlyName
+docs/taskrouter.md (the TaskRouter contract): Workspaces with Workers; list by FriendlyName
 (case-insensitive, `attributes` null in lists, paging with PageToken); fetch
 with an ETag; create; update with If-Match (412 on a stale ETag); form-encoded
 bodies only (415 otherwise); HTTP Basic auth (401 on wrong credentials);
@@ -353,7 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, 20001, "FriendlyName is required and at most 64 characters")
         if self.fake._find(ws, name):
             # Names are unique per Workspace; Twilio's exact answer is not
-            # documented (CONTRACT.md section 6), a 400 is the assumption.
+            # documented (docs/taskrouter.md, One attempt), a 400 is the assumption.
             return self._error(400, 20001, "A Worker with FriendlyName %s already exists" % name)
         attrs = self._attributes(form)
         if attrs is None:
