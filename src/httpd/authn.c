@@ -12,6 +12,7 @@
 #include "apr_escape.h"
 
 #include "flexsaml_glue.h"
+#include "runtime.h"
 #include "authn.h"
 #include "errors.h"
 #include "escape.h"
@@ -48,7 +49,7 @@ static flexsaml_session *lookup(request_rec *r, const flexsaml_srv_cfg *c, apr_s
     id = flexsaml_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"), c->cookie_name);
     if (!id || !flexsaml_session_id_valid(id))
         return NULL;
-    *status = flexsaml_store_get(c->store, r, FLEXSAML_KEY_SESSION, id, &val, &len);
+    *status = flexsaml_store_get(c->rt->store, r, FLEXSAML_KEY_SESSION, id, &val, &len);
     if (*status != APR_SUCCESS) {
         if (*status == APR_NOTFOUND)
             *status = APR_SUCCESS;
@@ -78,7 +79,7 @@ flexsaml_session *flexsaml_request_session(request_rec *r)
         r = r->main;
     st = state_of(r);
 
-    if (!st->looked_up && c->store) {
+    if (!st->looked_up && c->rt->store) {
         st->session = lookup(r, c, &st->store_status);
         st->looked_up = 1;
     }
@@ -116,12 +117,12 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
         r->content_type = "application/json";
         return HTTP_UNAUTHORIZED;
     }
-    err = flexsaml_sp_authn_request(r->pool, c->sp, flexsaml_acs_url(r),
+    err = flexsaml_sp_authn_request(r->pool, flexsaml_request_sp(r, c->rt), flexsaml_acs_url(r),
                                     strlen(return_to) <= MAX_RELAY_STATE ? return_to : NULL, &url,
                                     &request_id);
     if (err)
         return flexsaml_refuse(r, FLEXSAML_R_INTERNAL, err, NULL);
-    rv = flexsaml_store_put(c->store, r, FLEXSAML_KEY_REQUEST, request_id,
+    rv = flexsaml_store_put(c->rt->store, r, FLEXSAML_KEY_REQUEST, request_id,
                             apr_time_now() + apr_time_from_sec(c->request_ttl), return_to,
                             strlen(return_to));
     if (rv != APR_SUCCESS)
@@ -142,7 +143,7 @@ int flexsaml_check_authn(request_rec *r)
 
     if (!type || strcasecmp(type, FLEXSAML_AUTH_TYPE) != 0)
         return DECLINED;
-    if (!c->sp || !c->store) {
+    if (!c->rt) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "flexsaml: AuthType FlexSAML is used but this virtual host has no "
                       "FlexSAMLSPEntityID and IdP settings");
@@ -171,7 +172,7 @@ int flexsaml_check_authn(request_rec *r)
 int flexsaml_strip_headers(request_rec *r)
 {
     const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
-    if (c->sp)
+    if (c->rt)
         flexsaml_claims_strip(r->pool, c->claims, r->headers_in);
     return DECLINED;
 }

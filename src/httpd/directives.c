@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "flexsaml_glue.h"
+#include "runtime.h"
 #include "taskrouter_glue.h"
 #include "idp_source.h"
 #include "metrics.h"
@@ -611,35 +612,28 @@ static void apply_defaults(apr_pool_t *p, flexsaml_srv_cfg *c)
 
 #define CONFIG_FAIL FLEXSAML_CONFIG_FAIL
 
-static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, apr_hash_t *built)
+/* One Lasso server per virtual host: an SP shared between hosts would need a
+ * key of everything that shapes it (the role map and claims included), and
+ * a server costs a few milliseconds and kilobytes once, at startup. */
+static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
 {
-    const char *key, *err, *cert = NULL, *pkey = NULL;
+    flexsaml_runtime *rt = c->rt;
+    const char *err, *cert = NULL, *pkey = NULL;
     flexsaml_idp *idp = NULL;
     flexsaml_sp *sp;
     int rc;
 
-    c->policy.sp_entity_id = c->sp_entity_id;
-    c->policy.require_signed_response = c->require_signed_response;
-    c->policy.allow_sha1 = c->allow_sha1;
-    c->policy.clock_skew = c->clock_skew;
-    c->policy.require_flex_role = c->require_flex_role;
-    c->policy.roles = c->roles;
-    c->policy.roles_attribute = c->claims->roles_attribute;
-    c->policy.max_attr_bytes = c->max_attr_bytes;
-    c->policy.max_total_bytes = c->max_session_bytes / 2;
-    c->policy.user_attribute = c->user_attribute;
+    rt->policy.sp_entity_id = c->sp_entity_id;
+    rt->policy.require_signed_response = c->require_signed_response;
+    rt->policy.allow_sha1 = c->allow_sha1;
+    rt->policy.clock_skew = c->clock_skew;
+    rt->policy.require_flex_role = c->require_flex_role;
+    rt->policy.roles = c->roles;
+    rt->policy.roles_attribute = c->claims->roles_attribute;
+    rt->policy.max_attr_bytes = c->max_attr_bytes;
+    rt->policy.max_total_bytes = c->max_session_bytes / 2;
+    rt->policy.user_attribute = c->user_attribute;
 
-    /* Virtual hosts that inherit one SP unchanged share one Lasso server. */
-    key = apr_psprintf(
-        p, "%s|%s|%s|%s|%s|%s|%s|%d%d%d%d%d|%pp|%" APR_SIZE_T_FMT "|%s|%pp", c->sp_entity_id,
-        c->idp_metadata_file ? c->idp_metadata_file : "", c->idp_cert_file ? c->idp_cert_file : "",
-        c->idp_sso_url ? c->idp_sso_url : "", c->idp_issuer ? c->idp_issuer : "",
-        c->sp_cert_file ? c->sp_cert_file : "", c->sp_key_file ? c->sp_key_file : "",
-        c->require_signed_response, c->allow_sha1, c->clock_skew, c->require_flex_role,
-        (int)c->roles.unknown, (void *)c->roles.map, c->max_attr_bytes,
-        c->user_attribute ? c->user_attribute : "", (void *)c->claims);
-    if ((c->sp = apr_hash_get(built, key, APR_HASH_KEY_STRING)) != NULL)
-        return OK;
     if ((rc = flexsaml_idp_load(p, s, c, &idp)) != OK)
         return rc;
     if ((c->sp_cert_file == NULL) != (c->sp_key_file == NULL))
@@ -650,14 +644,12 @@ static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, apr_hash_
     if (c->sp_key_file &&
         (err = flexsaml_read_file(p, c->sp_key_file, 64 * 1024, &pkey, NULL)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLSPPrivateKeyFile %s %s", c->sp_key_file, err);
-    if ((err = flexsaml_sp_create(p, &c->policy, idp, cert, pkey, &sp)) != NULL)
+    if ((err = flexsaml_sp_create(p, &rt->policy, idp, cert, pkey, &sp)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLSPEntityID %s: %s", c->sp_entity_id, err);
     flexsaml_idp_check_expiry(s, c, idp);
-    c->sp_cert_pem = cert;
-    c->sp_key_pem = pkey;
-    c->idp_loaded = apr_time_now();
-    apr_hash_set(built, key, APR_HASH_KEY_STRING, sp);
-    c->sp = sp;
+    rt->sp_cert_pem = cert;
+    rt->sp_key_pem = pkey;
+    flexsaml_runtime_set_sp(rt, p, sp);
     return OK;
 }
 
@@ -705,7 +697,7 @@ static int build_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
             CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase %s: %s", src, err);
         APR_ARRAY_PUSH(secrets, const char *) = v;
     }
-    if ((err = flexsaml_sealer_create(p, secrets, &c->sealer)) != NULL)
+    if ((err = flexsaml_sealer_create(p, secrets, &c->rt->sealer)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase: %s", err);
     return OK;
 }
@@ -714,7 +706,6 @@ static const char *init_key = "flexsaml-lasso-init";
 
 int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    apr_hash_t *built = apr_hash_make(ptemp);
     apr_hash_t *stores = apr_hash_make(ptemp);
     void *done = NULL;
     const char *err;
@@ -751,17 +742,18 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                         c->where ? c->where : s->defn_name,
                         s->server_hostname ? s->server_hostname : "portal.example.com",
                         c->endpoint);
-        if ((rc = build_sp(pconf, s, c, built)) != OK)
+        c->rt = flexsaml_runtime_create(pconf);
+        if ((rc = build_sp(pconf, s, c)) != OK)
             return rc;
         if ((rc = flexsaml_tr_check(pconf, s, c->tr)) != OK)
             return rc;
         if ((rc = build_sealer(pconf, s, c)) != OK)
             return rc;
-        c->store = apr_hash_get(stores, c->cache_spec, APR_HASH_KEY_STRING);
-        if (!c->store) {
-            if ((err = flexsaml_store_create(pconf, c->cache_spec, &c->store)) != NULL)
+        c->rt->store = apr_hash_get(stores, c->cache_spec, APR_HASH_KEY_STRING);
+        if (!c->rt->store) {
+            if ((err = flexsaml_store_create(pconf, c->cache_spec, &c->rt->store)) != NULL)
                 CONFIG_FAIL(s, "FlexSAMLSessionCache %s: %s", c->cache_spec, err);
-            apr_hash_set(stores, c->cache_spec, APR_HASH_KEY_STRING, c->store);
+            apr_hash_set(stores, c->cache_spec, APR_HASH_KEY_STRING, c->rt->store);
         }
     }
     return OK;
@@ -782,16 +774,16 @@ int flexsaml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     (void)plog;
     for (; s; s = s->next) {
         flexsaml_srv_cfg *c = flexsaml_srv(s);
-        if (!c->store)
+        if (!c->rt)
             continue;
         if (!metrics)
             metrics = flexsaml_metrics_create(pconf, s);
-        c->metrics = metrics;
-        rv = flexsaml_store_init(c->store, s, pconf, ptemp);
+        c->rt->metrics = metrics;
+        rv = flexsaml_store_init(c->rt->store, s, pconf, ptemp);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
                          "flexsaml: FlexSAMLSessionCache %s cannot be initialized",
-                         flexsaml_store_spec(c->store));
+                         flexsaml_store_spec(c->rt->store));
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -803,10 +795,10 @@ void flexsaml_child_init(apr_pool_t *p, server_rec *s)
     server_rec *main_s = s;
     for (; s; s = s->next) {
         flexsaml_srv_cfg *c = flexsaml_srv(s);
-        if (c->store)
-            flexsaml_store_child_init(c->store, s, p);
-        if (c->sp)
-            flexsaml_tr_child_init(p, s, c->tr);
+        if (!c->rt)
+            continue;
+        flexsaml_store_child_init(c->rt->store, s, p);
+        flexsaml_tr_child_init(p, s, c->tr);
     }
     flexsaml_idp_refresh_child_init(p, main_s);
 }

@@ -12,6 +12,7 @@
 #include "apr_escape.h"
 
 #include "flexsaml_glue.h"
+#include "runtime.h"
 #include "taskrouter_glue.h"
 #include "authn.h"
 #include "endpoints.h"
@@ -62,10 +63,11 @@ static int read_body(request_rec *r, apr_off_t max, const char **out)
 
 static int metadata(request_rec *r, const flexsaml_srv_cfg *c)
 {
-    const char *slo = c->sp_key_pem && flexsaml_sp_idp(c->sp)->slo_url
+    const char *slo = c->rt->sp_key_pem && flexsaml_sp_idp(flexsaml_request_sp(r, c->rt))->slo_url
                           ? flexsaml_endpoint_url(r, "/logout")
                           : NULL;
-    const char *md = flexsaml_sp_metadata(r->pool, c->sp, flexsaml_acs_url(r), slo);
+    const char *md =
+        flexsaml_sp_metadata(r->pool, flexsaml_request_sp(r, c->rt), flexsaml_acs_url(r), slo);
     ap_set_content_type(r, "application/samlmetadata+xml");
     ap_rputs(md, r);
     return OK;
@@ -111,7 +113,7 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
         return flexsaml_refuse(
             r, FLEXSAML_R_CLAIM_TOO_LARGE,
             apr_psprintf(r->pool, "the session would take %" APR_SIZE_T_FMT " bytes", len), NULL);
-    rv = flexsaml_store_put(c->store, r, FLEXSAML_KEY_SESSION, id, s.expires, buf, len);
+    rv = flexsaml_store_put(c->rt->store, r, FLEXSAML_KEY_SESSION, id, s.expires, buf, len);
     if (rv != APR_SUCCESS)
         return flexsaml_store_unavailable(r, rv, "store the session");
     flexsaml_set_cookie(r, c->cookie_name, id, 0);
@@ -142,8 +144,8 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
     b64 = apr_table_get(form, "SAMLResponse");
     if (!b64 || !*b64)
         return flexsaml_refuse(r, FLEXSAML_R_NO_RESPONSE, "no SAMLResponse in the POST", NULL);
-    flexsaml_sp_process_response(r->pool, c->sp, b64, strlen(b64), flexsaml_acs_url(r),
-                                 apr_time_now(), &res);
+    flexsaml_sp_process_response(r->pool, flexsaml_request_sp(r, c->rt), b64, strlen(b64),
+                                 flexsaml_acs_url(r), apr_time_now(), &res);
     if (res.unknown_roles && res.unknown_roles->nelts)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "flexsaml: unknown role values (FlexSAMLUnknownRoles %s): %s id=%s",
@@ -155,10 +157,10 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
     if (res.reason)
         return flexsaml_refuse(r, res.reason, res.detail, res.hint);
 
-    replay_key =
-        apr_pstrcat(r->pool, flexsaml_sp_idp(c->sp)->entity_id, "|", res.assertion_id, NULL);
-    rv =
-        flexsaml_store_once(c->store, r, FLEXSAML_KEY_ASSERTION, replay_key, res.assertion_expires);
+    replay_key = apr_pstrcat(r->pool, flexsaml_sp_idp(flexsaml_request_sp(r, c->rt))->entity_id,
+                             "|", res.assertion_id, NULL);
+    rv = flexsaml_store_once(c->rt->store, r, FLEXSAML_KEY_ASSERTION, replay_key,
+                             res.assertion_expires);
     if (rv == APR_EEXIST)
         return flexsaml_refuse(
             r, FLEXSAML_R_REPLAYED,
@@ -167,7 +169,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
         return flexsaml_store_unavailable(r, rv, "record the assertion id");
 
     if (res.in_response_to) {
-        rv = flexsaml_store_get(c->store, r, FLEXSAML_KEY_REQUEST, res.in_response_to, &stored,
+        rv = flexsaml_store_get(c->rt->store, r, FLEXSAML_KEY_REQUEST, res.in_response_to, &stored,
                                 NULL);
         if (rv == APR_NOTFOUND)
             return flexsaml_refuse(r, FLEXSAML_R_UNKNOWN_REQUEST,
@@ -177,7 +179,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
                                    NULL);
         if (rv != APR_SUCCESS)
             return flexsaml_store_unavailable(r, rv, "read the pending request");
-        flexsaml_store_remove(c->store, r, FLEXSAML_KEY_REQUEST, res.in_response_to);
+        flexsaml_store_remove(c->rt->store, r, FLEXSAML_KEY_REQUEST, res.in_response_to);
     } else if (!c->idp_initiated) {
         return flexsaml_refuse(r, FLEXSAML_R_UNSOLICITED,
                                "unsolicited response and FlexSAMLIdPInitiated is off", NULL);
@@ -198,7 +200,7 @@ int flexsaml_endpoint_handler(request_rec *r, int lookup_uri)
     apr_size_t n;
     const char *sub;
 
-    if (lookup_uri || r->main || !c->sp || !r->uri)
+    if (lookup_uri || r->main || !c->rt || !r->uri)
         return DECLINED;
     if (!strcmp(r->uri, c->acs_path))
         return acs(r, c);

@@ -15,6 +15,7 @@
 #include "apr_general.h"
 
 #include "flexsaml_glue.h"
+#include "runtime.h"
 #include "errors.h"
 #include "escape.h"
 #include "metrics.h"
@@ -95,7 +96,7 @@ int flexsaml_refuse_page(request_rec *r, flexsaml_refusal why, const char *hint)
 
 int flexsaml_store_unavailable(request_rec *r, apr_status_t rv, const char *what)
 {
-    flexsaml_store *st = flexsaml_srv(r->server)->store;
+    flexsaml_store *st = flexsaml_srv(r->server)->rt->store;
     apr_uint32_t count;
     char buf[120];
 

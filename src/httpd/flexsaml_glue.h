@@ -25,6 +25,7 @@ extern module AP_MODULE_DECLARE_DATA flexsaml_module;
 typedef struct flexsaml_store flexsaml_store;
 typedef struct flexsaml_metrics flexsaml_metrics;
 typedef struct flexsaml_tr_cfg flexsaml_tr_cfg; /* taskrouter_glue.h */
+struct flexsaml_runtime;
 
 /* ---- config.c ---- */
 typedef struct flexsaml_srv_cfg {
@@ -62,18 +63,13 @@ typedef struct flexsaml_srv_cfg {
     const char *user_attribute;          /* FlexSAMLUser; NULL = NameID */
     apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *, or NULL */
     apr_array_header_t *passphrases;     /* FlexSAMLCryptoPassphrase sources */
-    struct flexsaml_sealer *sealer;      /* built from them in check_config */
 
     flexsaml_tr_cfg *tr;
 
-    /* Built in post_config, read-only afterwards. */
-    flexsaml_sp *sp;
-    flexsaml_store *store;
-    flexsaml_sp_policy policy;
-    flexsaml_metrics *metrics; /* one segment for the whole server */
-    const char *sp_cert_pem;   /* read once at startup, for metadata refreshes */
-    const char *sp_key_pem;
-    apr_time_t idp_loaded; /* when the current IdP description was taken */
+    /* What startup builds from the settings above (runtime.h); NULL in a
+     * server without FlexSAML settings. The settings never change after
+     * startup. */
+    struct flexsaml_runtime *rt;
 } flexsaml_srv_cfg;
 
 typedef struct {

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "flexsaml_glue.h"
+#include "runtime.h"
 #include "idp_source.h"
 
 #define MAX_METADATA (4 * 1024 * 1024)
@@ -235,28 +236,30 @@ typedef struct {
 
 static void refresh_one(refresher *rf, server_rec *s, flexsaml_srv_cfg *c)
 {
-    apr_pool_t *tmp;
+    apr_pool_t *tmp, *sp_pool;
     const char *xml, *err;
     apr_size_t len;
     flexsaml_idp *idp;
     flexsaml_sp *sp;
 
     apr_pool_create(&tmp, rf->pool);
+    /* The new SP and its IdP description live in a pool of their own, which
+     * the swap destroys once no request holds the SP any more. */
+    apr_pool_create(&sp_pool, rf->pool);
     err = fetch(tmp, c->idp_metadata_url, c->idp_metadata_ca, &xml, &len);
     if (!err)
-        err = accept_metadata(rf->pool, c, xml, len, &idp);
+        err = accept_metadata(sp_pool, c, xml, len, &idp);
     if (!err)
-        err = flexsaml_sp_create(rf->pool, &c->policy, idp, c->sp_cert_pem, c->sp_key_pem, &sp);
+        err = flexsaml_sp_create(sp_pool, &c->rt->policy, idp, c->rt->sp_cert_pem,
+                                 c->rt->sp_key_pem, &sp);
     if (err) {
+        apr_pool_destroy(sp_pool);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "flexsaml: refreshing FlexSAMLIdPMetadataURL %s: %s; keeping the current "
                      "IdP description",
                      c->idp_metadata_url, err);
     } else {
-        /* Requests in flight keep the server they read; it stays allocated
-         * in the child pool. */
-        apr_atomic_xchgptr((volatile void **)&c->sp, sp);
-        c->idp_loaded = apr_time_now();
+        flexsaml_runtime_swap_sp(c->rt, sp, sp_pool);
         if (c->idp_metadata_cache)
             write_cache(tmp, s, c->idp_metadata_cache, xml, len);
         flexsaml_idp_check_expiry(s, c, idp);
@@ -286,7 +289,7 @@ static void *APR_THREAD_FUNC refresh_loop(apr_thread_t *t, void *data)
         apr_thread_mutex_unlock(rf->lock);
         for (s = rf->s; s; s = s->next) {
             flexsaml_srv_cfg *c = flexsaml_srv(s);
-            if (c->idp_metadata_url && c->sp)
+            if (c->idp_metadata_url && c->rt)
                 refresh_one(rf, s, c);
         }
         apr_thread_mutex_lock(rf->lock);

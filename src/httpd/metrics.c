@@ -9,6 +9,7 @@
 #include "apr_atomic.h"
 
 #include "flexsaml_glue.h"
+#include "runtime.h"
 #include "metrics.h"
 
 const char *const flexsaml_store_op_names[FLEXSAML_STORE_OPS] = {"get", "put", "remove", "once"};
@@ -41,7 +42,8 @@ flexsaml_metrics *flexsaml_metrics_create(apr_pool_t *pconf, server_rec *s)
 
 static flexsaml_metrics *metrics_of(request_rec *r)
 {
-    return flexsaml_srv(r->server)->metrics;
+    const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
+    return c->rt ? c->rt->metrics : NULL;
 }
 
 void flexsaml_metric_login(request_rec *r)

@@ -13,6 +13,7 @@
 #include "apr_escape.h"
 
 #include "flexsaml_glue.h"
+#include "runtime.h"
 #include "taskrouter_glue.h"
 #include "authn.h"
 #include "escape.h"
@@ -21,8 +22,8 @@
 
 static int status_handler(request_rec *r, const flexsaml_srv_cfg *c)
 {
-    flexsaml_metrics *m = c->metrics;
-    const flexsaml_idp *idp = flexsaml_sp_idp(c->sp);
+    flexsaml_metrics *m = c->rt->metrics;
+    const flexsaml_idp *idp = flexsaml_sp_idp(flexsaml_request_sp(r, c->rt));
     apr_time_t now = apr_time_now();
     int i;
 
@@ -63,7 +64,7 @@ static int status_handler(request_rec *r, const flexsaml_srv_cfg *c)
              "# TYPE flexsaml_metadata_age_seconds gauge\n",
              r);
     ap_rprintf(r, "flexsaml_metadata_age_seconds %" APR_TIME_T_FMT "\n",
-               apr_time_sec(now - c->idp_loaded));
+               apr_time_sec(now - atomic_load(&c->rt->idp_loaded)));
     flexsaml_tr_metrics(r, c->tr);
     ap_rputs("# HELP flexsaml_info Module and Lasso versions.\n# TYPE flexsaml_info gauge\n", r);
     ap_rprintf(r, "flexsaml_info{version=\"%s\",lasso=\"%s\"} 1\n", FLEXSAML_VERSION,
@@ -140,7 +141,7 @@ int flexsaml_handler(request_rec *r)
                                                       : 0;
     if (!status)
         return DECLINED;
-    if (!c->sp) {
+    if (!c->rt) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "flexsaml: SetHandler %s in a server without FlexSAML settings", r->handler);
         return HTTP_NOT_FOUND;

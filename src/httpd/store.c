@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "flexsaml_glue.h"
+#include "runtime.h"
 #include "metrics.h"
 #include "store.h"
 #include "web.h"
@@ -246,7 +247,7 @@ static apr_status_t retrieve(flexsaml_store *st, stripe *sp, request_rec *r,
 static const flexsaml_sealer *sealer_of(request_rec *r, char kind)
 {
     /* Replay markers hold no data: only values are sealed. */
-    return kind == FLEXSAML_KEY_ASSERTION ? NULL : flexsaml_srv(r->server)->sealer;
+    return kind == FLEXSAML_KEY_ASSERTION ? NULL : flexsaml_srv(r->server)->rt->sealer;
 }
 
 apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, char kind, const char *id,

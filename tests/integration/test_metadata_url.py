@@ -201,3 +201,36 @@ def test_certificate_expiry_warning(tmp_path, days, word):
         assert word in res.stderr and "okta-soon" in res.stderr
     else:
         assert "expires in" not in res.stderr
+
+
+def test_refresh_under_load_swaps_without_failing_a_login(keys, rotation):
+    """Each refresh swaps the SP while logins are in flight in other threads
+    of the same child; the SP a login read stays valid until it ends, and the
+    replaced one is destroyed after that (src/core/swap.c)."""
+    srv, _, _ = rotation
+    site, _ = url_site(keys, srv)
+    site.start()
+    stop = threading.Event()
+    codes = []
+
+    def login_loop():
+        while not stop.is_set():
+            codes.append(site.post(site.response("alice", signer=keys["signer"])).status_code)
+
+    try:
+        hits = srv.hits
+        workers = [threading.Thread(target=login_loop) for _ in range(4)]
+        for w in workers:
+            w.start()
+        assert srv.wait_hits(hits + 6, timeout=20)
+        stop.set()
+        for w in workers:
+            w.join()
+        log = site.apache.error_log()
+        assert len(codes) > 20
+        assert set(codes) == {303}, "a login failed during a refresh: %s" % sorted(set(codes))
+        assert log.count("metadata refreshed") >= 4
+        assert "exit signal" not in log and "Segmentation" not in log
+    finally:
+        stop.set()
+        site.stop()
