@@ -294,9 +294,10 @@ def test_too_many_elements_refused(big):
 
 
 def test_decoded_response_over_the_cap_refused(big):
-    """Inside the body limit but over the 192 KiB decoded-size cap: refused before any parsing."""
+    """Inside the body limit but over the 192 KiB decoded-size cap: refused before any parsing,
+    with the status of its row in refusal.h (413, as for a body over FlexSAMLMaxBodySize)."""
     body = xml(tree(big, "alice")).replace(b"<saml2p:Status", b"<!--" + b"x" * (200 * 1024) + b"--><saml2p:Status", 1)
-    refused(big, body, reason="body_too_large")
+    refused(big, body, status=413, reason="body_too_large")
 
 
 # ---- attribute caps, applied before Lasso (an unsigned response shows it: the cap answers first) ----
