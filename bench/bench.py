@@ -238,8 +238,9 @@ class Bench:
     # ------------------------------------------------------------- phase A
     def lasso_limit(self, flex):
         """bench/lassobench on fresh responses, twice: "module" runs Lasso as mod_flexsaml runs it
-        (IdP key as a bare RSA KeyValue, src/saml/idp.c; lasso_log a no-op, src/saml/sp.c), the limit the
-        targets use; "stock" runs Lasso as Debian ships it with the IdP certificate, as most SPs do."""
+        (IdP key as a bare RSA KeyValue, src/saml/idp.c; its Lasso calls marked quiet for the module's
+        lasso_log, src/saml/lasso_log.c), the limit the targets use; "stock" runs Lasso as Debian
+        ships it with the IdP certificate, as most SPs do."""
         resp = self.factory.make(flex, self.a.lasso_logins)
         f = self.path("lasso-responses")
         responses.write_lines(f, resp)

@@ -22,6 +22,7 @@
 
 #include "flexsaml_sp.h"
 #include "saml_xml.h"
+#include "lasso_log.h"
 
 #define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
 #define NAMEID_UNSPECIFIED "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
@@ -39,22 +40,11 @@ struct flexsaml_sp {
     const char *sp_cert_b64; /* NULL without an SP certificate */
 };
 
-static void lasso_quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
-{
-    /* Lasso's own messages are generic and unformatted; every refusal is
-     * logged by the module with a reason code instead. */
-    (void)domain;
-    (void)level;
-    (void)msg;
-    (void)data;
-}
-
 const char *flexsaml_sp_global_init(void)
 {
-    if (lasso_init() != 0)
+    if (FLEXSAML_LASSO(lasso_init()) != 0)
         return "Lasso failed to initialize (lasso_init)";
-    g_log_set_handler("Lasso", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
-                      lasso_quiet, NULL);
+    flexsaml_lasso_log_init();
     return NULL;
 }
 
@@ -88,7 +78,7 @@ static apr_status_t sp_cleanup(void *data)
 {
     flexsaml_sp *sp = data;
     if (sp->server)
-        g_object_unref(sp->server);
+        FLEXSAML_LASSO_DO(g_object_unref(sp->server));
     sp->server = NULL;
     return APR_SUCCESS;
 }
@@ -143,12 +133,12 @@ const char *flexsaml_sp_create(apr_pool_t *p, const flexsaml_sp_policy *pol,
     /* The ACS location in this copy is a placeholder: every AuthnRequest
      * names the ACS URL of the request's own host. */
     md = flexsaml_sp_metadata(p, sp, "https://flexsaml.invalid/acs", NULL);
-    sp->server = lasso_server_new_from_buffers(md, sp_key_pem, NULL, sp_cert_pem);
+    sp->server = FLEXSAML_LASSO(lasso_server_new_from_buffers(md, sp_key_pem, NULL, sp_cert_pem));
     if (!sp->server)
         return "Lasso refused the SP settings (check the SP entity ID, key and certificate)";
     apr_pool_cleanup_register(p, sp, sp_cleanup, apr_pool_cleanup_null);
-    rc = lasso_server_add_provider_from_buffer(sp->server, LASSO_PROVIDER_ROLE_IDP, idp->metadata,
-                                               NULL, NULL);
+    rc = FLEXSAML_LASSO(lasso_server_add_provider_from_buffer(sp->server, LASSO_PROVIDER_ROLE_IDP,
+                                                              idp->metadata, NULL, NULL));
     if (rc != 0)
         return apr_psprintf(p, "Lasso refused the IdP description: %s", lasso_strerror(rc));
     *out = sp;
@@ -170,7 +160,7 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
                                       const char *relay_state, const char **url,
                                       const char **request_id)
 {
-    LassoLogin *login = lasso_login_new(sp->server);
+    LassoLogin *login = FLEXSAML_LASSO(lasso_login_new(sp->server));
     LassoProfile *profile = LASSO_PROFILE(login);
     LassoSamlp2AuthnRequest *req;
     const char *err = NULL;
@@ -181,10 +171,11 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
     /* Okta does not ask for signed AuthnRequests; without an SP key Lasso
      * must not try to sign (it decides when the request is created); with
      * one, requests are signed as the metadata announces. */
-    lasso_profile_set_signature_hint(profile, sp->sp_cert_b64
-                                                  ? LASSO_PROFILE_SIGNATURE_HINT_FORCE
-                                                  : LASSO_PROFILE_SIGNATURE_HINT_FORBID);
-    rc = lasso_login_init_authn_request(login, sp->idp->entity_id, LASSO_HTTP_METHOD_REDIRECT);
+    FLEXSAML_LASSO_DO(lasso_profile_set_signature_hint(
+        profile, sp->sp_cert_b64 ? LASSO_PROFILE_SIGNATURE_HINT_FORCE
+                                 : LASSO_PROFILE_SIGNATURE_HINT_FORBID));
+    rc = FLEXSAML_LASSO(
+        lasso_login_init_authn_request(login, sp->idp->entity_id, LASSO_HTTP_METHOD_REDIRECT));
     if (rc != 0) {
         err = apr_psprintf(p, "cannot start an AuthnRequest: %s", lasso_strerror(rc));
         goto done;
@@ -200,7 +191,7 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
     }
     if (relay_state)
         set_string(&profile->msg_relayState, relay_state);
-    rc = lasso_login_build_authn_request_msg(login);
+    rc = FLEXSAML_LASSO(lasso_login_build_authn_request_msg(login));
     if (rc != 0 || !profile->msg_url) {
         err = apr_psprintf(p, "cannot build the AuthnRequest: %s", lasso_strerror(rc));
         goto done;
@@ -208,7 +199,7 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
     *url = apr_pstrdup(p, profile->msg_url);
     *request_id = apr_pstrdup(p, LASSO_SAMLP2_REQUEST_ABSTRACT(req)->ID);
 done:
-    g_object_unref(login);
+    FLEXSAML_LASSO_DO(g_object_unref(login));
     return err;
 }
 
@@ -283,7 +274,7 @@ static void lasso_verify(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
                          const flexsaml_shape *shape, flexsaml_sp_result *res,
                          flexsaml_assertion_data *ad)
 {
-    LassoLogin *login = lasso_login_new(sp->server);
+    LassoLogin *login = FLEXSAML_LASSO(lasso_login_new(sp->server));
     LassoSamlp2Response *resp;
     xmlNode *node;
     const char *shape_id;
@@ -292,10 +283,10 @@ static void lasso_verify(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
     /* FORCE: the Response signature and every Assertion signature must be
      * present and valid. MAYBE with an unsigned Response: Lasso verifies the
      * assertion signature, whose presence the shape check required. */
-    lasso_profile_set_signature_verify_hint(
+    FLEXSAML_LASSO_DO(lasso_profile_set_signature_verify_hint(
         LASSO_PROFILE(login), shape->response_signed ? LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE
-                                                     : LASSO_PROFILE_SIGNATURE_VERIFY_HINT_MAYBE);
-    rc = lasso_login_process_authn_response_msg(login, (gchar *)b64);
+                                                     : LASSO_PROFILE_SIGNATURE_VERIFY_HINT_MAYBE));
+    rc = FLEXSAML_LASSO(lasso_login_process_authn_response_msg(login, (gchar *)b64));
     if (rc != 0) {
         fail(res, lasso_reason(rc), apr_psprintf(p, "Lasso: %s (%d)", lasso_strerror(rc), rc));
         goto done;
@@ -308,7 +299,7 @@ static void lasso_verify(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
         fail(res, FLEXSAML_R_MISSING_ASSERTION, "Lasso found no single assertion");
         goto done;
     }
-    node = lasso_node_get_original_xmlnode(LASSO_NODE(resp->Assertion->data));
+    node = FLEXSAML_LASSO(lasso_node_get_original_xmlnode(LASSO_NODE(resp->Assertion->data)));
     if (!node) {
         fail(res, FLEXSAML_R_SIGNATURE_INVALID, "the verified assertion node is not available");
         goto done;
@@ -320,7 +311,7 @@ static void lasso_verify(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
         fail(res, FLEXSAML_R_SIGNATURE_INVALID,
              "the verified assertion is not the response's assertion");
 done:
-    g_object_unref(login);
+    FLEXSAML_LASSO_DO(g_object_unref(login));
 }
 
 static const char *okta_expression(const char *claim)
