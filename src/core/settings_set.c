@@ -1,0 +1,428 @@
+/*
+ * The setters of the SAML, session and claims directives (settings_set.h);
+ * the TaskRouter ones are in settings_tr.c.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <apr_network_io.h>
+
+#include "parse.h"
+#include "settings_set.h"
+
+#define NAME(id) "FlexSAML" #id
+#define SETTER(id)                                                                                 \
+    const char *flexsaml_set_##id(const flexsaml_set_ctx *cx, flexsaml_settings *s, int argc,      \
+                                  const char *const *argv)
+#define UNUSED_ARGS                                                                                \
+    do {                                                                                           \
+        (void)cx;                                                                                  \
+        (void)s;                                                                                   \
+        (void)argc;                                                                                \
+    } while (0)
+
+#define MAX_SKEW 300
+#define LONGEST apr_time_from_sec(366 * 86400)
+#define MIN_SIZE 1024
+#define MAX_SIZE (64 * 1024 * 1024)
+
+static const char *flag(const char *name, const flexsaml_set_ctx *cx, const char *arg, int *out)
+{
+    return flexsaml_parse_flag(cx->p, name, arg, out);
+}
+
+static const char *lifetime(const char *name, const flexsaml_set_ctx *cx, const char *arg,
+                            apr_interval_time_t *out)
+{
+    return flexsaml_parse_duration(cx->p, name, arg, APR_USEC_PER_SEC, LONGEST, out);
+}
+
+static const char *size(const char *name, const flexsaml_set_ctx *cx, const char *arg,
+                        apr_int64_t *out)
+{
+    return flexsaml_parse_number(cx->p, name, arg, "a byte count", MIN_SIZE, MAX_SIZE, out);
+}
+
+/* The IdP directives say where the IdP is described, for the messages of
+ * a virtual host that names only part of it. */
+static const char *idp_part(const flexsaml_set_ctx *cx, flexsaml_settings *s, const char **field,
+                            const char *value)
+{
+    *field = value;
+    s->where = cx->where;
+    return NULL;
+}
+
+static const char *idp_file(const flexsaml_set_ctx *cx, flexsaml_settings *s, const char **field,
+                            const char *arg)
+{
+    return idp_part(cx, s, field, flexsaml_root_relative(cx->p, cx->server_root, arg));
+}
+
+SETTER(SPEntityID)
+{
+    UNUSED_ARGS;
+    s->sp_entity_id = argv[0];
+    return NULL;
+}
+
+SETTER(EndpointPath)
+{
+    const char *err = flexsaml_parse_url_path(cx->p, NAME(EndpointPath), argv[0]);
+    (void)argc;
+    if (!err)
+        s->endpoint = argv[0];
+    return err;
+}
+
+SETTER(ACSPath)
+{
+    const char *err = flexsaml_parse_url_path(cx->p, NAME(ACSPath), argv[0]);
+    (void)argc;
+    if (!err)
+        s->acs_path = argv[0];
+    return err;
+}
+
+SETTER(SPCertificateFile)
+{
+    (void)argc;
+    s->sp_cert_file = flexsaml_root_relative(cx->p, cx->server_root, argv[0]);
+    return NULL;
+}
+
+SETTER(SPPrivateKeyFile)
+{
+    (void)argc;
+    s->sp_key_file = flexsaml_root_relative(cx->p, cx->server_root, argv[0]);
+    return NULL;
+}
+
+SETTER(IdPMetadataFile)
+{
+    (void)argc;
+    return idp_file(cx, s, &s->idp_metadata_file, argv[0]);
+}
+
+SETTER(IdPCertificateFile)
+{
+    (void)argc;
+    return idp_file(cx, s, &s->idp_cert_file, argv[0]);
+}
+
+SETTER(IdPSSOURL)
+{
+    (void)argc;
+    return idp_part(cx, s, &s->idp_sso_url, argv[0]);
+}
+
+SETTER(IdPIssuer)
+{
+    (void)argc;
+    return idp_part(cx, s, &s->idp_issuer, argv[0]);
+}
+
+SETTER(IdPMetadataURL)
+{
+    (void)argc;
+    return idp_part(cx, s, &s->idp_metadata_url, argv[0]);
+}
+
+SETTER(IdPMetadataCA)
+{
+    (void)argc;
+    return idp_file(cx, s, &s->idp_metadata_ca, argv[0]);
+}
+
+SETTER(IdPMetadataCache)
+{
+    (void)argc;
+    return idp_file(cx, s, &s->idp_metadata_cache, argv[0]);
+}
+
+SETTER(IdPMetadataRefresh)
+{
+    (void)argc;
+    return lifetime(NAME(IdPMetadataRefresh), cx, argv[0], &s->idp_metadata_refresh);
+}
+
+SETTER(CertExpiryWarning)
+{
+    (void)argc;
+    return lifetime(NAME(CertExpiryWarning), cx, argv[0], &s->cert_expiry_warning);
+}
+
+SETTER(IdPInitiated)
+{
+    (void)argc;
+    return flag(NAME(IdPInitiated), cx, argv[0], &s->idp_initiated);
+}
+
+SETTER(DefaultURL)
+{
+    UNUSED_ARGS;
+    s->default_url = argv[0];
+    return NULL;
+}
+
+SETTER(RequireSignedResponse)
+{
+    (void)argc;
+    return flag(NAME(RequireSignedResponse), cx, argv[0], &s->require_signed_response);
+}
+
+SETTER(AllowSHA1)
+{
+    (void)argc;
+    return flag(NAME(AllowSHA1), cx, argv[0], &s->allow_sha1);
+}
+
+SETTER(RequireFlexRole)
+{
+    (void)argc;
+    return flag(NAME(RequireFlexRole), cx, argv[0], &s->require_flex_role);
+}
+
+SETTER(ClockSkew)
+{
+    apr_interval_time_t v;
+    const char *err = flexsaml_parse_duration(cx->p, NAME(ClockSkew), argv[0], 0, LONGEST, &v);
+    (void)argc;
+    if (err)
+        return err;
+    if (v > apr_time_from_sec(MAX_SKEW))
+        return apr_psprintf(cx->p,
+                            "FlexSAMLClockSkew %s: at most %d seconds is allowed; fix the clock "
+                            "(NTP) rather than widen the window",
+                            argv[0], MAX_SKEW);
+    s->clock_skew = (int)apr_time_sec(v);
+    return NULL;
+}
+
+SETTER(SessionCache)
+{
+    UNUSED_ARGS;
+    s->cache_spec = argv[0];
+    return NULL;
+}
+
+SETTER(SessionLifetime)
+{
+    (void)argc;
+    return lifetime(NAME(SessionLifetime), cx, argv[0], &s->session_lifetime);
+}
+
+SETTER(CookieName)
+{
+    UNUSED_ARGS;
+    s->cookie_name = argv[0];
+    return NULL;
+}
+
+SETTER(RedirectDomains)
+{
+    (void)argc;
+    if (strpbrk(argv[0], "/:@\\ ") || !*argv[0])
+        return apr_psprintf(cx->p,
+                            "FlexSAMLRedirectDomains: \"%s\" must be a host name such as "
+                            "portal.example.com, or .example.com for its subdomains",
+                            argv[0]);
+    if (!s->redirect_hosts)
+        s->redirect_hosts = apr_array_make(cx->p, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(s->redirect_hosts, const char *) = apr_pstrdup(cx->p, argv[0]);
+    return NULL;
+}
+
+SETTER(MaxBodySize)
+{
+    apr_int64_t v;
+    const char *err = size(NAME(MaxBodySize), cx, argv[0], &v);
+    (void)argc;
+    if (!err)
+        s->max_body = (apr_off_t)v;
+    return err;
+}
+
+SETTER(MaxAttributeBytes)
+{
+    apr_int64_t v;
+    const char *err = size(NAME(MaxAttributeBytes), cx, argv[0], &v);
+    (void)argc;
+    if (!err)
+        s->max_attr_bytes = (apr_size_t)v;
+    return err;
+}
+
+SETTER(MaxSessionBytes)
+{
+    apr_int64_t v;
+    const char *err = size(NAME(MaxSessionBytes), cx, argv[0], &v);
+    (void)argc;
+    if (!err)
+        s->max_session_bytes = (apr_size_t)v;
+    return err;
+}
+
+static char *lower(apr_pool_t *p, const char *v)
+{
+    char *c, *out = apr_pstrdup(p, v);
+    for (c = out; *c; c++)
+        *c = (char)apr_tolower(*c);
+    return out;
+}
+
+SETTER(RoleMap)
+{
+    apr_array_header_t *targets;
+    int i;
+    if (argc < 2)
+        return "FlexSAMLRoleMap needs an IdP value and at least one role, e.g. "
+               "FlexSAMLRoleMap Flex-Supervisors supervisor";
+    targets = apr_array_make(cx->p, argc - 1, sizeof(const char *));
+    for (i = 1; i < argc; i++) {
+        if (!flexsaml_role_is_known(argv[i]))
+            return apr_psprintf(cx->p,
+                                "FlexSAMLRoleMap %s: \"%s\" is not a Flex role (agent, admin, "
+                                "supervisor) or a Flex Insights role (wfo.*)",
+                                argv[0], argv[i]);
+        APR_ARRAY_PUSH(targets, const char *) = lower(cx->p, argv[i]);
+    }
+    if (!s->roles.map)
+        s->roles.map = apr_hash_make(cx->p);
+    apr_hash_set(s->roles.map, lower(cx->p, argv[0]), APR_HASH_KEY_STRING, targets);
+    return NULL;
+}
+
+SETTER(UnknownRoles)
+{
+    static const char *const names[] = {"keep", "drop", "deny", NULL};
+    static const flexsaml_unknown_policy values[] = {FLEXSAML_UNKNOWN_KEEP, FLEXSAML_UNKNOWN_DROP,
+                                                     FLEXSAML_UNKNOWN_DENY};
+    int i;
+    const char *err = flexsaml_parse_enum(cx->p, NAME(UnknownRoles), argv[0], names, &i);
+    (void)argc;
+    if (!err)
+        s->roles.unknown = values[i];
+    return err;
+}
+
+/* A server that touches its claims starts from the defaults, not from the
+ * main server's claims: a claims list is one unit. */
+static flexsaml_claims_conf *claims_of(const flexsaml_set_ctx *cx, flexsaml_settings *s)
+{
+    if (!s->claims)
+        s->claims = flexsaml_claims_default(cx->p);
+    return s->claims;
+}
+
+static int env_name_ok(const char *n)
+{
+    if (!*n || !(apr_isalpha(*n) || *n == '_'))
+        return 0;
+    for (; *n; n++)
+        if (!(apr_isalnum(*n) || *n == '_'))
+            return 0;
+    return 1;
+}
+
+SETTER(Claim)
+{
+    const char *attr = argv[0], *name = argv[1], *opt = argc > 2 ? argv[2] : NULL;
+    flexsaml_claims_conf *cc;
+    flexsaml_claim *cl = NULL;
+    int i;
+    if (!env_name_ok(name))
+        return apr_psprintf(cx->p,
+                            "FlexSAMLClaim %s %s: \"%s\" is not a valid variable name (letters, "
+                            "digits and _)",
+                            attr, name, name);
+    if (opt && strcasecmp(opt, "indexed") != 0)
+        return "FlexSAMLClaim: the optional third argument is \"indexed\"";
+    cc = claims_of(cx, s);
+    /* One variable per attribute: naming a default attribute renames it. */
+    for (i = 0; i < cc->claims->nelts && !cl; i++)
+        if (!strcmp(APR_ARRAY_IDX(cc->claims, i, flexsaml_claim).attribute, attr))
+            cl = &APR_ARRAY_IDX(cc->claims, i, flexsaml_claim);
+    if (!cl)
+        cl = apr_array_push(cc->claims);
+    cl->attribute = attr;
+    cl->name = name;
+    cl->indexed = opt != NULL;
+    return NULL;
+}
+
+SETTER(ClaimSeparator)
+{
+    (void)argc;
+    if (!*argv[0] || strpbrk(argv[0], "\r\n"))
+        return "FlexSAMLClaimSeparator must be a non-empty string without line breaks";
+    claims_of(cx, s)->separator = argv[0];
+    return NULL;
+}
+
+SETTER(HeaderPrefix)
+{
+    const char *c;
+    (void)argc;
+    for (c = argv[0]; *c; c++)
+        if (!(apr_isalnum(*c) || *c == '-'))
+            return "FlexSAMLHeaderPrefix must be made of letters, digits and '-', e.g. X-Flex-";
+    if (strlen(argv[0]) < 3)
+        return "FlexSAMLHeaderPrefix must be at least 3 characters, e.g. X-Flex-";
+    claims_of(cx, s)->header_prefix = argv[0];
+    return NULL;
+}
+
+SETTER(PassClaimsAs)
+{
+    static const char *const names[] = {"environment", "headers", "both", NULL};
+    static const int values[] = {FLEXSAML_PASS_ENV, FLEXSAML_PASS_HEADERS,
+                                 FLEXSAML_PASS_ENV | FLEXSAML_PASS_HEADERS};
+    int i;
+    const char *err = flexsaml_parse_enum(cx->p, NAME(PassClaimsAs), argv[0], names, &i);
+    (void)argc;
+    if (err)
+        return err;
+    if (cx->dir)
+        cx->dir->pass_as = values[i];
+    else
+        claims_of(cx, s)->pass_as = values[i];
+    return NULL;
+}
+
+SETTER(User)
+{
+    UNUSED_ARGS;
+    s->user_attribute = argv[0];
+    return NULL;
+}
+
+SETTER(TrustedProxies)
+{
+    char *ip = apr_pstrdup(cx->p, argv[0]), *mask = strchr(ip, '/');
+    apr_ipsubnet_t *sub;
+    (void)argc;
+    if (mask)
+        *mask++ = '\0';
+    if (apr_ipsubnet_create(&sub, ip, mask, cx->p) != APR_SUCCESS)
+        return apr_psprintf(cx->p,
+                            "FlexSAMLTrustedProxies: \"%s\" is not an address or CIDR range such "
+                            "as 10.0.0.0/8",
+                            argv[0]);
+    if (!s->trusted_proxies)
+        s->trusted_proxies = apr_array_make(cx->p, 2, sizeof(apr_ipsubnet_t *));
+    APR_ARRAY_PUSH(s->trusted_proxies, apr_ipsubnet_t *) = sub;
+    return NULL;
+}
+
+/* The sources only: the secrets are read at startup (secret.h), never
+ * kept in the settings. */
+SETTER(CryptoPassphrase)
+{
+    int i;
+    s->passphrases = apr_array_make(cx->p, 2, sizeof(const char *));
+    for (i = 0; i < argc; i++)
+        APR_ARRAY_PUSH(s->passphrases, const char *) = argv[i];
+    return NULL;
+}
