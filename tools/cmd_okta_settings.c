@@ -208,7 +208,7 @@ static const char *render(apr_pool_t *p, const tool_server *s, const char *base_
     if (s->claims->pass_as & FLEXSAML_PASS_HEADERS)
         ADD("  The variables also reach back ends as headers (%s...).\n",
             tool_safe(p, s->claims->header_prefix, 40));
-    if (!s->idp_metadata_file && !s->idp_cert_file)
+    if (!s->idp_metadata_file && !s->idp_cert_file && !s->idp_metadata_url)
         ADD("\n  Then paste Okta's certificate, SSO URL and issuer: `flexsaml idp-fields "
             "<metadata>` prints the three directives.\n");
 #undef ADD
