@@ -10,6 +10,7 @@
 #include <apr_strings.h>
 
 #include "inspect.h"
+#include "sp_policy.h"
 
 static const char usage[] =
     "Usage: flexsaml inspect [--cert idp.pem] [--sp-config apache.conf] <file, or - for stdin>\n"
@@ -103,20 +104,10 @@ static const char *select_server(inspection *in, apr_array_header_t *servers, co
                         names);
 }
 
-/* The policy the module's SP would judge with (hooks.c, build_sp). */
+/* The policy the module's SP would judge with. */
 static void policy_of(inspection *in, const flexsaml_settings *c)
 {
-    memset(&in->pol, 0, sizeof(in->pol));
-    in->pol.sp_entity_id = c->sp_entity_id;
-    in->pol.require_signed_response = c->require_signed_response;
-    in->pol.allow_sha1 = c->allow_sha1;
-    in->pol.clock_skew = c->clock_skew;
-    in->pol.require_flex_role = c->require_flex_role;
-    in->pol.roles = c->roles;
-    in->pol.roles_attribute = c->claims->roles_attribute;
-    in->pol.user_attribute = c->user_attribute;
-    in->pol.max_attr_bytes = c->max_attr_bytes;
-    in->pol.max_total_bytes = c->max_session_bytes / 2;
+    flexsaml_sp_policy_from_settings(&in->pol, c);
     in->idp_initiated = c->idp_initiated;
 }
 

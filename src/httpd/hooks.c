@@ -14,6 +14,7 @@
 
 #include "seal.h"
 #include "flexsaml_glue.h"
+#include "sp_policy.h"
 
 /* A passphrase is a line; a larger file is not one. */
 #define MAX_PASSPHRASE 4096
@@ -27,16 +28,7 @@ static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, apr_hash_
     flexsaml_sp *sp;
     int rc;
 
-    c->policy.sp_entity_id = c->sp_entity_id;
-    c->policy.require_signed_response = c->require_signed_response;
-    c->policy.allow_sha1 = c->allow_sha1;
-    c->policy.clock_skew = c->clock_skew;
-    c->policy.require_flex_role = c->require_flex_role;
-    c->policy.roles = c->roles;
-    c->policy.roles_attribute = c->claims->roles_attribute;
-    c->policy.max_attr_bytes = c->max_attr_bytes;
-    c->policy.max_total_bytes = c->max_session_bytes / 2;
-    c->policy.user_attribute = c->user_attribute;
+    flexsaml_sp_policy_from_settings(&c->policy, &c->settings);
 
     /* Virtual hosts that inherit one SP unchanged share one Lasso server. */
     key = apr_psprintf(
