@@ -8,41 +8,9 @@
 #include <apr_lib.h>
 #include <apr_network_io.h>
 
-#include "parse.h"
 #include "settings_set.h"
 
-#define NAME(id) "FlexSAML" #id
-#define SETTER(id)                                                                                 \
-    const char *flexsaml_set_##id(const flexsaml_set_ctx *cx, flexsaml_settings *s, int argc,      \
-                                  const char *const *argv)
-#define UNUSED_ARGS                                                                                \
-    do {                                                                                           \
-        (void)cx;                                                                                  \
-        (void)s;                                                                                   \
-        (void)argc;                                                                                \
-    } while (0)
-
 #define MAX_SKEW 300
-#define LONGEST apr_time_from_sec(366 * 86400)
-#define MIN_SIZE 1024
-#define MAX_SIZE (64 * 1024 * 1024)
-
-static const char *flag(const char *name, const flexsaml_set_ctx *cx, const char *arg, int *out)
-{
-    return flexsaml_parse_flag(cx->p, name, arg, out);
-}
-
-static const char *lifetime(const char *name, const flexsaml_set_ctx *cx, const char *arg,
-                            apr_interval_time_t *out)
-{
-    return flexsaml_parse_duration(cx->p, name, arg, APR_USEC_PER_SEC, LONGEST, out);
-}
-
-static const char *size(const char *name, const flexsaml_set_ctx *cx, const char *arg,
-                        apr_int64_t *out)
-{
-    return flexsaml_parse_number(cx->p, name, arg, "a byte count", MIN_SIZE, MAX_SIZE, out);
-}
 
 /* The IdP directives say where the IdP is described, for the messages of
  * a virtual host that names only part of it. */
@@ -54,135 +22,46 @@ static const char *idp_part(const flexsaml_set_ctx *cx, flexsaml_settings *s, co
     return NULL;
 }
 
-static const char *idp_file(const flexsaml_set_ctx *cx, flexsaml_settings *s, const char **field,
-                            const char *arg)
-{
-    return idp_part(cx, s, field, flexsaml_root_relative(cx->p, cx->server_root, arg));
-}
+#define SET_IDP(id, field)                                                                         \
+    SETTER(id)                                                                                     \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        return idp_part(cx, s, &s->field, argv[0]);                                                \
+    }
+#define SET_IDP_FILE(id, field)                                                                    \
+    SETTER(id)                                                                                     \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        return idp_part(cx, s, &s->field,                                                          \
+                        flexsaml_root_relative(cx->p, cx->server_root, argv[0]));                  \
+    }
 
-SETTER(SPEntityID)
-{
-    UNUSED_ARGS;
-    s->sp_entity_id = argv[0];
-    return NULL;
-}
-
-SETTER(EndpointPath)
-{
-    const char *err = flexsaml_parse_url_path(cx->p, NAME(EndpointPath), argv[0]);
-    (void)argc;
-    if (!err)
-        s->endpoint = argv[0];
-    return err;
-}
-
-SETTER(ACSPath)
-{
-    const char *err = flexsaml_parse_url_path(cx->p, NAME(ACSPath), argv[0]);
-    (void)argc;
-    if (!err)
-        s->acs_path = argv[0];
-    return err;
-}
-
-SETTER(SPCertificateFile)
-{
-    (void)argc;
-    s->sp_cert_file = flexsaml_root_relative(cx->p, cx->server_root, argv[0]);
-    return NULL;
-}
-
-SETTER(SPPrivateKeyFile)
-{
-    (void)argc;
-    s->sp_key_file = flexsaml_root_relative(cx->p, cx->server_root, argv[0]);
-    return NULL;
-}
-
-SETTER(IdPMetadataFile)
-{
-    (void)argc;
-    return idp_file(cx, s, &s->idp_metadata_file, argv[0]);
-}
-
-SETTER(IdPCertificateFile)
-{
-    (void)argc;
-    return idp_file(cx, s, &s->idp_cert_file, argv[0]);
-}
-
-SETTER(IdPSSOURL)
-{
-    (void)argc;
-    return idp_part(cx, s, &s->idp_sso_url, argv[0]);
-}
-
-SETTER(IdPIssuer)
-{
-    (void)argc;
-    return idp_part(cx, s, &s->idp_issuer, argv[0]);
-}
-
-SETTER(IdPMetadataURL)
-{
-    (void)argc;
-    return idp_part(cx, s, &s->idp_metadata_url, argv[0]);
-}
-
-SETTER(IdPMetadataCA)
-{
-    (void)argc;
-    return idp_file(cx, s, &s->idp_metadata_ca, argv[0]);
-}
-
-SETTER(IdPMetadataCache)
-{
-    (void)argc;
-    return idp_file(cx, s, &s->idp_metadata_cache, argv[0]);
-}
-
-SETTER(IdPMetadataRefresh)
-{
-    (void)argc;
-    return lifetime(NAME(IdPMetadataRefresh), cx, argv[0], &s->idp_metadata_refresh);
-}
-
-SETTER(CertExpiryWarning)
-{
-    (void)argc;
-    return lifetime(NAME(CertExpiryWarning), cx, argv[0], &s->cert_expiry_warning);
-}
-
-SETTER(IdPInitiated)
-{
-    (void)argc;
-    return flag(NAME(IdPInitiated), cx, argv[0], &s->idp_initiated);
-}
-
-SETTER(DefaultURL)
-{
-    UNUSED_ARGS;
-    s->default_url = argv[0];
-    return NULL;
-}
-
-SETTER(RequireSignedResponse)
-{
-    (void)argc;
-    return flag(NAME(RequireSignedResponse), cx, argv[0], &s->require_signed_response);
-}
-
-SETTER(AllowSHA1)
-{
-    (void)argc;
-    return flag(NAME(AllowSHA1), cx, argv[0], &s->allow_sha1);
-}
-
-SETTER(RequireFlexRole)
-{
-    (void)argc;
-    return flag(NAME(RequireFlexRole), cx, argv[0], &s->require_flex_role);
-}
+SET_STRING(SPEntityID, sp_entity_id)
+SET_URL_PATH(EndpointPath, endpoint)
+SET_URL_PATH(ACSPath, acs_path)
+SET_FILE(SPCertificateFile, sp_cert_file)
+SET_FILE(SPPrivateKeyFile, sp_key_file)
+SET_IDP_FILE(IdPMetadataFile, idp_metadata_file)
+SET_IDP_FILE(IdPCertificateFile, idp_cert_file)
+SET_IDP(IdPSSOURL, idp_sso_url)
+SET_IDP(IdPIssuer, idp_issuer)
+SET_IDP(IdPMetadataURL, idp_metadata_url)
+SET_IDP_FILE(IdPMetadataCA, idp_metadata_ca)
+SET_IDP_FILE(IdPMetadataCache, idp_metadata_cache)
+SET_LIFETIME(IdPMetadataRefresh, idp_metadata_refresh)
+SET_LIFETIME(CertExpiryWarning, cert_expiry_warning)
+SET_FLAG(IdPInitiated, idp_initiated)
+SET_STRING(DefaultURL, default_url)
+SET_FLAG(RequireSignedResponse, require_signed_response)
+SET_FLAG(AllowSHA1, allow_sha1)
+SET_FLAG(RequireFlexRole, require_flex_role)
+SET_STRING(SessionCache, cache_spec)
+SET_LIFETIME(SessionLifetime, session_lifetime)
+SET_STRING(CookieName, cookie_name)
+SET_SIZE(MaxBodySize, max_body, apr_off_t)
+SET_SIZE(MaxAttributeBytes, max_attr_bytes, apr_size_t)
+SET_SIZE(MaxSessionBytes, max_session_bytes, apr_size_t)
+SET_STRING(User, user_attribute)
 
 SETTER(ClockSkew)
 {
@@ -200,26 +79,6 @@ SETTER(ClockSkew)
     return NULL;
 }
 
-SETTER(SessionCache)
-{
-    UNUSED_ARGS;
-    s->cache_spec = argv[0];
-    return NULL;
-}
-
-SETTER(SessionLifetime)
-{
-    (void)argc;
-    return lifetime(NAME(SessionLifetime), cx, argv[0], &s->session_lifetime);
-}
-
-SETTER(CookieName)
-{
-    UNUSED_ARGS;
-    s->cookie_name = argv[0];
-    return NULL;
-}
-
 SETTER(RedirectDomains)
 {
     (void)argc;
@@ -232,36 +91,6 @@ SETTER(RedirectDomains)
         s->redirect_hosts = apr_array_make(cx->p, 2, sizeof(const char *));
     APR_ARRAY_PUSH(s->redirect_hosts, const char *) = apr_pstrdup(cx->p, argv[0]);
     return NULL;
-}
-
-SETTER(MaxBodySize)
-{
-    apr_int64_t v;
-    const char *err = size(NAME(MaxBodySize), cx, argv[0], &v);
-    (void)argc;
-    if (!err)
-        s->max_body = (apr_off_t)v;
-    return err;
-}
-
-SETTER(MaxAttributeBytes)
-{
-    apr_int64_t v;
-    const char *err = size(NAME(MaxAttributeBytes), cx, argv[0], &v);
-    (void)argc;
-    if (!err)
-        s->max_attr_bytes = (apr_size_t)v;
-    return err;
-}
-
-SETTER(MaxSessionBytes)
-{
-    apr_int64_t v;
-    const char *err = size(NAME(MaxSessionBytes), cx, argv[0], &v);
-    (void)argc;
-    if (!err)
-        s->max_session_bytes = (apr_size_t)v;
-    return err;
 }
 
 static char *lower(apr_pool_t *p, const char *v)
@@ -388,13 +217,6 @@ SETTER(PassClaimsAs)
         cx->dir->pass_as = values[i];
     else
         claims_of(cx, s)->pass_as = values[i];
-    return NULL;
-}
-
-SETTER(User)
-{
-    UNUSED_ARGS;
-    s->user_attribute = argv[0];
     return NULL;
 }
 

@@ -8,13 +8,7 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 
-#include "parse.h"
 #include "settings_set.h"
-
-#define NAME(id) "FlexSAML" #id
-#define SETTER(id)                                                                                 \
-    const char *flexsaml_set_##id(const flexsaml_set_ctx *cx, flexsaml_settings *s, int argc,      \
-                                  const char *const *argv)
 
 #define DEFAULT_BASE_URL "https://taskrouter.twilio.com"
 #define DEFAULT_TIMEOUT apr_time_from_sec(5)
@@ -77,13 +71,9 @@ SETTER(TaskRouterCredentials)
     return NULL;
 }
 
-SETTER(TaskRouterBaseURL)
-{
-    (void)cx;
-    (void)argc;
-    s->taskrouter.base_url = argv[0]; /* checked at startup, with a warning for http */
-    return NULL;
-}
+/* Checked at startup, where a plain http URL gets its warning. */
+SET_STRING(TaskRouterBaseURL, taskrouter.base_url)
+SET_FLAG(TaskRouterCreateWorkers, taskrouter.create)
 
 SETTER(TaskRouterAttributes)
 {
@@ -119,13 +109,6 @@ SETTER(TaskRouterWorkerName)
         return "FlexSAMLTaskRouterWorkerName must name one claim, e.g. email";
     s->taskrouter.worker_claim = argv[0];
     return NULL;
-}
-
-SETTER(TaskRouterCreateWorkers)
-{
-    (void)argc;
-    return flexsaml_parse_flag(cx->p, NAME(TaskRouterCreateWorkers), argv[0],
-                               &s->taskrouter.create);
 }
 
 SETTER(TaskRouterTimeout)
