@@ -2,9 +2,9 @@
  * Reads an Apache configuration without httpd, as httpd's own reader does:
  * line continuations, quoting, Define/${VAR}, Include and IncludeOptional
  * (wildcards, directories), <IfDefine>, <IfModule>, <VirtualHost> blocks.
- * FlexSAML directives go to conf_flexsaml.c, which merges each virtual host
- * with the main server the way config.c does, so the tool sees the settings
- * the module would.
+ * FlexSAML directives go to conf_flexsaml.c, which hands them to the core's
+ * settings model and merges each virtual host with the main server through
+ * it, as the module does, so the tool sees the settings the module would.
  *
  * It is a reader, not a validator: `apachectl -t` remains the judge of a
  * configuration; what this file cannot accept is reported, not fatal.

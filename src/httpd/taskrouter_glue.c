@@ -4,15 +4,12 @@
  * queue started in child_init, and the hand-off from the ACS. The REST work
  * and the merge are in taskrouter.c, the queue and its thread in sync.c.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "http_core.h"
 #include "http_protocol.h"
 #include "apr_strings.h"
 #include "apr_shm.h"
-#include "apr_file_io.h"
-#include "apr_file_info.h"
 #include "apr_uri.h"
 #include "apr_lib.h"
 

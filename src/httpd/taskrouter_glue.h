@@ -1,8 +1,9 @@
 /*
- * The TaskRouter sync as the rest of the glue sees it: its runtime state
- * per server, and the moments it acts (check, child start, login). Its
- * directives are part of the settings model (settings.h). taskrouter_glue.c implements them on top
- * of the core (taskrouter.c: REST client and merge; sync.c: the per-child queue).
+ * The TaskRouter sync as the rest of the glue sees it: its runtime state per
+ * server, and the moments it acts (check, child start, login). Its directives,
+ * defaults and merge are part of the settings model (settings.h);
+ * taskrouter_glue.c acts on them on top of src/taskrouter (client.c: the REST
+ * client; attrs.c: the owned-attribute merge; queue.c: the per-child queue).
  */
 #ifndef FLEXSAML_TASKROUTER_GLUE_H
 #define FLEXSAML_TASKROUTER_GLUE_H
