@@ -106,3 +106,8 @@ static const char *take_argv(cmd_parms *cmd, void *dv, int argc, char *const arg
                         AP_FLEXSAML_IN_##where, help),
 
 const command_rec flexsaml_cmds[] = {FLEXSAML_DIRECTIVES(FLEXSAML_COMMAND){NULL}};
+
+/* A directive added here by hand, past the core's table, would be unknown
+ * to the tool and to the drift checks of `make check`. */
+_Static_assert(sizeof(flexsaml_cmds) / sizeof(*flexsaml_cmds) == FLEXSAML_D_COUNT + 1,
+               "every FlexSAML directive comes from FLEXSAML_DIRECTIVES (settings.h)");
