@@ -2,9 +2,9 @@
  * Reads an Apache configuration without httpd, as httpd's own reader does:
  * line continuations, quoting, Define/${VAR}, Include and IncludeOptional
  * (wildcards, directories), <IfDefine>, <IfModule>, <VirtualHost> blocks.
- * FlexSAML directives go to conf_flexsaml.c, which merges each virtual host
- * with the main server the way config.c does, so the tool sees the settings
- * the module would.
+ * FlexSAML directives go to conf_flexsaml.c, which hands them to the core's
+ * settings model and merges each virtual host with the main server through
+ * it, as the module does, so the tool sees the settings the module would.
  *
  * It is a reader, not a validator: `apachectl -t` remains the judge of a
  * configuration; what this file cannot accept is reported, not fatal.
@@ -20,6 +20,7 @@
 #include <apr_file_info.h>
 
 #include "apache_conf.h"
+#include "parse.h"
 
 #define MAX_INCLUDE_DEPTH 16
 #define MAX_FILES 512
@@ -99,9 +100,7 @@ static apr_array_header_t *words(apr_pool_t *p, const char *line)
 
 const char *conf_root_relative(conf_reader *r, const char *path)
 {
-    if (path[0] == '/')
-        return path;
-    return apr_pstrcat(r->p, r->server_root, "/", path, NULL);
+    return flexsaml_root_relative(r->p, r->server_root, path);
 }
 
 static void read_path(conf_reader *r, const char *file, int line, const char *pattern,
@@ -154,7 +153,7 @@ static void open_section(conf_reader *r, const char *file, int line, const char 
             const char *colon = strrchr(addr, ':');
             vh = conf_raw_new(r);
             vh->s.is_vhost = 1;
-            vh->s.where = apr_psprintf(r->p, "%s:%d", file, line);
+            vh->s.section = apr_psprintf(r->p, "%s:%d", file, line);
             vh->s.label = addr;
             if (colon && colon[1] != '*' && colon[1] && !strchr(colon, ']'))
                 vh->vhost_port = colon + 1;

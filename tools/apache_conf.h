@@ -1,8 +1,8 @@
 /*
  * The Apache configuration reader of the tool, split by job: apache_conf.c
  * reads httpd's syntax (lines, quotes, Define, Include, sections);
- * conf_flexsaml.c understands the FlexSAML directives and merges servers the
- * way config.c does. This header is what they share.
+ * conf_flexsaml.c hands the FlexSAML directives to the settings model of the
+ * core (settings.h) and merges servers with it, as the module does. This header is what they share.
  */
 #ifndef FLEXSAML_TOOL_APACHE_CONF_H
 #define FLEXSAML_TOOL_APACHE_CONF_H
@@ -26,8 +26,6 @@ typedef struct {
     tool_server s;
     const char *vhost_port; /* from <VirtualHost addr:port> */
     int ssl;                /* CONF_UNSET, 0, 1 */
-    int unknown;            /* flexsaml_unknown_policy or CONF_UNSET */
-    int idp_named;          /* names any part of the IdP */
 } raw_server;
 
 typedef struct {

@@ -10,6 +10,7 @@
 #include <apr_strings.h>
 
 #include "inspect.h"
+#include "sp_policy.h"
 
 static const char usage[] =
     "Usage: flexsaml inspect [--cert idp.pem] [--sp-config apache.conf] <file, or - for stdin>\n"
@@ -103,35 +104,27 @@ static const char *select_server(inspection *in, apr_array_header_t *servers, co
                         names);
 }
 
+/* The policy the module's SP would judge with. */
+static void policy_of(inspection *in, const flexsaml_settings *c)
+{
+    flexsaml_sp_policy_from_settings(&in->pol, c);
+    in->idp_initiated = c->idp_initiated;
+}
+
 static void configure(inspection *in, const char *base_url)
 {
     apr_pool_t *p = in->t->p;
     tool_server *s = in->srv;
 
-    /* The module's defaults (config.c) unless a virtual host says more. */
-    memset(&in->pol, 0, sizeof(in->pol));
-    in->pol.require_signed_response = 1;
-    in->pol.clock_skew = 60;
-    in->pol.require_flex_role = 1;
-    in->pol.roles.map = apr_hash_make(p);
-    in->pol.roles.unknown = FLEXSAML_UNKNOWN_DROP;
-    in->pol.roles_attribute = "roles";
-    in->pol.max_attr_bytes = 16 * 1024;
-    in->pol.max_total_bytes = 48 * 1024 / 2;
-    in->idp_initiated = 1;
-    if (!s)
+    /* Without a configuration, the module's defaults (settings.c). */
+    if (!s) {
+        flexsaml_settings d;
+        flexsaml_settings_init(&d);
+        flexsaml_settings_apply_defaults(p, &d);
+        policy_of(in, &d);
         return;
-    in->pol.sp_entity_id = s->sp_entity_id;
-    in->pol.require_signed_response = s->require_signed_response;
-    in->pol.allow_sha1 = s->allow_sha1;
-    in->pol.clock_skew = s->clock_skew;
-    in->pol.require_flex_role = s->require_flex_role;
-    in->pol.roles = s->roles;
-    in->pol.roles_attribute = s->claims->roles_attribute;
-    in->pol.user_attribute = s->user_attribute;
-    in->pol.max_attr_bytes = s->max_attr_bytes;
-    in->pol.max_total_bytes = s->max_session_bytes / 2;
-    in->idp_initiated = s->idp_initiated;
+    }
+    policy_of(in, &s->settings);
     in->entity_id = s->sp_entity_id;
     {
         const char *base = base_url ? base_url : tool_server_base(p, s);

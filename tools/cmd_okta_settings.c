@@ -10,6 +10,7 @@
 #include <apr_hash.h>
 
 #include "tool.h"
+#include "okta.h"
 
 static const char usage[] =
     "Usage: flexsaml okta-settings -f <apache config or vhost file> [options]\n"
@@ -40,14 +41,9 @@ typedef struct {
 
 static const char *okta_value(apr_pool_t *p, const char *attr)
 {
-    if (!strcmp(attr, "full_name"))
-        return "String.join(\" \", user.firstName, user.lastName)";
-    if (!strcmp(attr, "roles"))
-        return "user.userType";
-    if (!strcmp(attr, "email"))
-        return "user.email";
-    if (!strcmp(attr, "image_url"))
-        return "user.profileUrl";
+    const flexsaml_okta_attr *a = flexsaml_okta_attribute(attr);
+    if (a)
+        return a->expression;
     return apr_psprintf(p, "(an Okta expression, e.g. user.%s)", tool_safe(p, attr, 60));
 }
 
@@ -62,19 +58,20 @@ static int is_required(const tool_server *s, const char *attr)
  * (full_name, roles, email, image_url), then the configuration's own. */
 static apr_array_header_t *attribute_rows(apr_pool_t *p, const tool_server *s)
 {
-    static const char *const order[] = {"full_name", "roles", "email", "image_url", NULL};
     apr_array_header_t *rows = apr_array_make(p, 8, sizeof(attr_row));
     apr_hash_t *seen = apr_hash_make(p);
     const apr_array_header_t *claims = s->claims->claims;
-    int i, k;
+    int i, k, nflex = 0;
 
+    while (flexsaml_okta_attributes[nflex].attribute)
+        nflex++;
     for (k = -1; k < claims->nelts; k++) {
         /* k == -1: the Flex attributes in Flex's order; then every other
          * exported attribute in configuration order. */
-        int count = k < 0 ? 4 : 1;
+        int count = k < 0 ? nflex : 1;
         for (i = 0; i < count; i++) {
-            const char *attr =
-                k < 0 ? order[i] : APR_ARRAY_IDX(claims, k, flexsaml_claim).attribute;
+            const char *attr = k < 0 ? flexsaml_okta_attributes[i].attribute
+                                     : APR_ARRAY_IDX(claims, k, flexsaml_claim).attribute;
             const char *var = NULL;
             attr_row *row;
             int j;
@@ -89,7 +86,8 @@ static apr_array_header_t *attribute_rows(apr_pool_t *p, const tool_server *s)
             apr_hash_set(seen, attr, APR_HASH_KEY_STRING, attr);
             row = apr_array_push(rows);
             row->name = tool_safe(p, attr, 60);
-            row->format = !strcmp(attr, "image_url") ? "URI Reference" : "Basic";
+            row->format =
+                flexsaml_okta_attribute(attr) ? flexsaml_okta_attribute(attr)->format : "Basic";
             row->value = okta_value(p, attr);
             row->becomes = var ? tool_safe(p, var, 60) : "-";
             if (s->user_attribute && !strcmp(s->user_attribute, attr))
@@ -210,7 +208,7 @@ static const char *render(apr_pool_t *p, const tool_server *s, const char *base_
     if (s->claims->pass_as & FLEXSAML_PASS_HEADERS)
         ADD("  The variables also reach back ends as headers (%s...).\n",
             tool_safe(p, s->claims->header_prefix, 40));
-    if (!s->idp_metadata_file && !s->idp_cert_file)
+    if (!s->idp_metadata_file && !s->idp_cert_file && !s->idp_metadata_url)
         ADD("\n  Then paste Okta's certificate, SSO URL and issuer: `flexsaml idp-fields "
             "<metadata>` prints the three directives.\n");
 #undef ADD
@@ -285,7 +283,7 @@ int tool_okta_settings(tool_ctx *t, int argc, const char *const *argv)
             continue;
         text = render(t->p, s, base_url, &ok);
         label = apr_psprintf(t->p, "%s (%s)", tool_safe(t->p, s->label, 200),
-                             tool_safe(t->p, s->where, 300));
+                             tool_safe(t->p, s->section, 300));
         for (j = 0; j < blocks->nelts; j++)
             if (!strcmp(APR_ARRAY_IDX(blocks, j, const char *), text))
                 break;

@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 
 #include "inspect.h"
+#include "okta.h"
 
 #define BASIC "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
 #define URI_REF "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
@@ -106,12 +107,9 @@ static const char *format_name(const char *f)
 
 static const char *okta_statement(apr_pool_t *p, const char *attr)
 {
-    if (!strcmp(attr, "full_name"))
-        return "full_name (Basic) = String.join(\" \", user.firstName, user.lastName)";
-    if (!strcmp(attr, "email"))
-        return "email (Basic) = user.email";
-    if (!strcmp(attr, "roles"))
-        return "roles (Basic) = user.userType";
+    const flexsaml_okta_attr *a = flexsaml_okta_attribute(attr);
+    if (a)
+        return apr_psprintf(p, "%s (%s) = %s", a->attribute, a->format, a->expression);
     return apr_psprintf(p, "%s (Basic) with the value to use", tool_safe(p, attr, 60));
 }
 

@@ -14,6 +14,7 @@
 
 #include "flexsaml.h"
 #include "flexsaml_sp.h"
+#include "settings.h"
 
 /* Exit codes, the same for every subcommand. */
 #define TOOL_OK 0
@@ -76,33 +77,22 @@ int tool_is_help(const char *a);
 /* ---- apache_conf.c: the FlexSAML directives of an Apache configuration ---- */
 typedef struct {
     const char *label;       /* "portal.example.com:443", "main server" */
-    const char *where;       /* file:line of the <VirtualHost>, or the file */
+    const char *section;     /* file:line of the <VirtualHost>, or the file */
     const char *server_name; /* ServerName as written, or NULL */
     const char *scheme;      /* "https" when SSLEngine on, port 443 or an https ServerName */
     const char *host;        /* host[:port] for URLs, or NULL */
     int is_vhost;
     int configured; /* FlexSAML applies (any SP or IdP directive) */
 
-    const char *sp_entity_id;
-    const char *endpoint;
-    const char *acs_path;
-    const char *sp_cert_file;
-    int has_sp_key; /* the key path is known; the key itself is never read */
-    const char *idp_metadata_file;
-    const char *idp_cert_file;
-    const char *idp_sso_url;
-    const char *idp_issuer;
-    int idp_initiated;
-    int require_signed_response;
-    int clock_skew;
-    int allow_sha1;
-    int require_flex_role;
-    flexsaml_role_policy roles;
-    flexsaml_claims_conf *claims;
-    apr_size_t max_attr_bytes;
-    apr_size_t max_session_bytes;
-    const char *user_attribute;
-    int trusted_proxies;
+    /* The settings as the module has them (settings.h), merged and with
+     * the defaults applied; c->settings for the core, c->field here. The
+     * tool never opens sp_key_file or reads a passphrase. */
+    union {
+        flexsaml_settings settings;
+        struct {
+            FLEXSAML_SETTINGS_FIELDS
+        };
+    };
 
     apr_array_header_t *problems; /* const char *: what the reader could not accept */
 } tool_server;

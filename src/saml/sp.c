@@ -23,6 +23,7 @@
 #include "flexsaml_sp.h"
 #include "saml_xml.h"
 #include "lasso_log.h"
+#include "okta.h"
 
 #define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
 #define NAMEID_UNSPECIFIED "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
@@ -314,15 +315,12 @@ done:
     FLEXSAML_LASSO_DO(g_object_unref(login));
 }
 
-static const char *okta_expression(const char *claim)
+/* An attribute other than Flex's own takes whatever expression the site
+ * chose; the hint can only show its shape. */
+static const char *okta_expression(apr_pool_t *p, const char *claim)
 {
-    if (!strcmp(claim, "full_name"))
-        return "String.join(\" \", user.firstName, user.lastName)";
-    if (!strcmp(claim, "email"))
-        return "user.email";
-    if (!strcmp(claim, "roles"))
-        return "user.userType";
-    return "user.profileUrl";
+    const flexsaml_okta_attr *a = flexsaml_okta_attribute(claim);
+    return a ? a->expression : apr_pstrcat(p, "user.", claim, NULL);
 }
 
 static const char *required_claim(apr_pool_t *p, const flexsaml_assertion_data *ad,
@@ -335,7 +333,7 @@ static const char *required_claim(apr_pool_t *p, const flexsaml_assertion_data *
         res->hint = apr_psprintf(p,
                                  "The sign-in response has no \"%s\" attribute. In Okta, add the "
                                  "attribute statement %s = %s to this app (SAML Settings).",
-                                 name, name, okta_expression(name));
+                                 name, name, okta_expression(p, name));
     }
     return v;
 }

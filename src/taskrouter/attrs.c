@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "taskrouter.h"
+#include "parse.h"
 
 /* ------------------------------------------------------------------ */
 /* Desired attributes and the merge (pure)                             */
@@ -210,13 +211,7 @@ int flexsaml_tr_name_equal(const char *a, const char *b)
 
 int flexsaml_tr_sid_valid(const char *s, const char *prefix)
 {
-    int i;
-    if (!s || strncmp(s, prefix, 2) != 0)
-        return 0;
-    for (i = 2; i < 34; i++)
-        if (!apr_isxdigit(s[i]))
-            return 0;
-    return s[34] == '\0';
+    return flexsaml_sid_valid(s, prefix);
 }
 
 const char *flexsaml_tr_workers_path(apr_pool_t *p, const char *workspace)

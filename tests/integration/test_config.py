@@ -158,3 +158,17 @@ def test_sp_certificate_is_published(keys):
         assert r.status_code == 303
     finally:
         site.stop()
+
+
+@pytest.mark.parametrize("mode,ok", [(0o640, False), (0o604, False), (0o600, True)])
+def test_passphrase_file_must_be_private(keys, tmp_path, mode, ok):
+    """The passphrase follows the rule of every secret file: only its owner reads it."""
+    secret = tmp_path / "session.key"
+    secret.write_text("correct horse battery staple\n")
+    os.chmod(secret, mode)
+    res = configtest(fields(keys["cert"], "FlexSAMLCryptoPassphrase file:%s" % secret))
+    if ok:
+        assert res.returncode == 0, res.stderr
+    else:
+        assert_refused(res, "FlexSAMLCryptoPassphrase", "chmod 600")
+        assert "correct horse" not in res.stderr

@@ -556,6 +556,62 @@ def test_okta_settings_reads_the_test_suite_apache_config(keys):
         site.apache.cleanup()
 
 
+METADATA_URL_CONF = """\
+ServerName portal.example.com
+FlexSAMLIdPMetadataFile /nonexistent/main-okta.xml
+<VirtualHost *:443>
+    ServerName agents.example.com
+    SSLEngine on
+    FlexSAMLSPEntityID https://agents.example.com/sso/metadata
+    FlexSAMLIdPMetadataURL https://example.okta.com/app/exk1/sso/saml/metadata
+    FlexSAMLIdPIssuer http://www.okta.com/exk1
+    FlexSAMLIdPMetadataCA okta-ca.pem
+    FlexSAMLIdPMetadataCache /var/cache/flexsaml/okta.xml
+    FlexSAMLIdPMetadataRefresh 12h
+    FlexSAMLCertExpiryWarning 14d
+    FlexSAMLEndpointPath /sso
+    FlexSAMLUser email
+    FlexSAMLTaskRouter on
+    FlexSAMLTaskRouterTimeout 500ms
+</VirtualHost>
+"""
+
+
+def test_okta_settings_with_a_metadata_url(env):
+    """The tool knows every directive of the module, FlexSAMLIdPMetadataURL included:
+    the IdP is configured (nothing to paste), the virtual host does not inherit
+    the main server's IdP, and no directive is reported as unknown."""
+    conf = write(env, "metadata-url.conf", METADATA_URL_CONF)
+    rc, out, err = run(["okta-settings", "--vhost", "agents.example.com", "-f", conf])
+    assert rc == 0, out + err
+    assert "Single sign-on URL           https://agents.example.com/sso/acs" in out
+    assert "Audience URI (SP Entity ID)  https://agents.example.com/sso/metadata" in out
+    assert "FLEX_EMAIL, REMOTE_USER (required)" in out
+    assert "Then paste Okta's certificate" not in out
+    assert "warning" not in out and "Invalid command" not in out, out
+
+
+@pytest.mark.parametrize("line,words", [
+    ("FlexSAMLClockSkw 30", "Invalid command 'FlexSAMLClockSkw', perhaps misspelled"),
+    ("FlexSAMLSessionLifetime 8x", 'FlexSAMLSessionLifetime: "8x" is not a duration'),
+    ("FlexSAMLTaskRouterTimeout 2m", "FlexSAMLTaskRouterTimeout 2m: must be between"),
+    ("FlexSAMLAllowSHA1 yes", "FlexSAMLAllowSHA1 must be On or Off"),
+    ("FlexSAMLClockSkew 5 6", "FlexSAMLClockSkew takes one argument"),
+])
+def test_tool_and_httpd_report_a_wrong_directive_alike(keys, line, words):
+    """One table and one set of parsers: httpd -t and the tool give the same sentence."""
+    site = Site(keys, name="tool-same", extra_conf=line)
+    try:
+        res = site.apache.configtest()
+        assert res.returncode != 0, res.stderr
+        said = [l.strip() for l in res.stderr.splitlines() if words in l]
+        assert said, res.stderr
+        rc, out, _ = run(["okta-settings", "-f", site.apache.conf_path])
+        assert said[0] in out, (said[0], out)
+    finally:
+        site.apache.cleanup()
+
+
 # ---------------------------------------------------------------------------
 # --help, usage errors
 # ---------------------------------------------------------------------------

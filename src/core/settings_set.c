@@ -1,0 +1,250 @@
+/*
+ * The setters of the SAML, session and claims directives (settings_set.h);
+ * the TaskRouter ones are in settings_tr.c.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <apr_network_io.h>
+
+#include "settings_set.h"
+
+#define MAX_SKEW 300
+
+/* The IdP directives say where the IdP is described, for the messages of
+ * a virtual host that names only part of it. */
+static const char *idp_part(const flexsaml_set_ctx *cx, flexsaml_settings *s, const char **field,
+                            const char *value)
+{
+    *field = value;
+    s->where = cx->where;
+    return NULL;
+}
+
+#define SET_IDP(id, field)                                                                         \
+    SETTER(id)                                                                                     \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        return idp_part(cx, s, &s->field, argv[0]);                                                \
+    }
+#define SET_IDP_FILE(id, field)                                                                    \
+    SETTER(id)                                                                                     \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        return idp_part(cx, s, &s->field,                                                          \
+                        flexsaml_root_relative(cx->p, cx->server_root, argv[0]));                  \
+    }
+
+SET_STRING(SPEntityID, sp_entity_id)
+SET_URL_PATH(EndpointPath, endpoint)
+SET_URL_PATH(ACSPath, acs_path)
+SET_FILE(SPCertificateFile, sp_cert_file)
+SET_FILE(SPPrivateKeyFile, sp_key_file)
+SET_IDP_FILE(IdPMetadataFile, idp_metadata_file)
+SET_IDP_FILE(IdPCertificateFile, idp_cert_file)
+SET_IDP(IdPSSOURL, idp_sso_url)
+SET_IDP(IdPIssuer, idp_issuer)
+SET_IDP(IdPMetadataURL, idp_metadata_url)
+SET_IDP_FILE(IdPMetadataCA, idp_metadata_ca)
+SET_IDP_FILE(IdPMetadataCache, idp_metadata_cache)
+SET_LIFETIME(IdPMetadataRefresh, idp_metadata_refresh)
+SET_LIFETIME(CertExpiryWarning, cert_expiry_warning)
+SET_FLAG(IdPInitiated, idp_initiated)
+SET_STRING(DefaultURL, default_url)
+SET_FLAG(RequireSignedResponse, require_signed_response)
+SET_FLAG(AllowSHA1, allow_sha1)
+SET_FLAG(RequireFlexRole, require_flex_role)
+SET_STRING(SessionCache, cache_spec)
+SET_LIFETIME(SessionLifetime, session_lifetime)
+SET_STRING(CookieName, cookie_name)
+SET_SIZE(MaxBodySize, max_body, apr_off_t)
+SET_SIZE(MaxAttributeBytes, max_attr_bytes, apr_size_t)
+SET_SIZE(MaxSessionBytes, max_session_bytes, apr_size_t)
+SET_STRING(User, user_attribute)
+
+SETTER(ClockSkew)
+{
+    apr_interval_time_t v;
+    const char *err = flexsaml_parse_duration(cx->p, NAME(ClockSkew), argv[0], 0, LONGEST, &v);
+    (void)argc;
+    if (err)
+        return err;
+    if (v > apr_time_from_sec(MAX_SKEW))
+        return apr_psprintf(cx->p,
+                            "FlexSAMLClockSkew %s: at most %d seconds is allowed; fix the clock "
+                            "(NTP) rather than widen the window",
+                            argv[0], MAX_SKEW);
+    s->clock_skew = (int)apr_time_sec(v);
+    return NULL;
+}
+
+SETTER(RedirectDomains)
+{
+    (void)argc;
+    if (strpbrk(argv[0], "/:@\\ ") || !*argv[0])
+        return apr_psprintf(cx->p,
+                            "FlexSAMLRedirectDomains: \"%s\" must be a host name such as "
+                            "portal.example.com, or .example.com for its subdomains",
+                            argv[0]);
+    if (!s->redirect_hosts)
+        s->redirect_hosts = apr_array_make(cx->p, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(s->redirect_hosts, const char *) = apr_pstrdup(cx->p, argv[0]);
+    return NULL;
+}
+
+static char *lower(apr_pool_t *p, const char *v)
+{
+    char *c, *out = apr_pstrdup(p, v);
+    for (c = out; *c; c++)
+        *c = (char)apr_tolower(*c);
+    return out;
+}
+
+SETTER(RoleMap)
+{
+    apr_array_header_t *targets;
+    int i;
+    if (argc < 2)
+        return "FlexSAMLRoleMap needs an IdP value and at least one role, e.g. "
+               "FlexSAMLRoleMap Flex-Supervisors supervisor";
+    targets = apr_array_make(cx->p, argc - 1, sizeof(const char *));
+    for (i = 1; i < argc; i++) {
+        if (!flexsaml_role_is_known(argv[i]))
+            return apr_psprintf(cx->p,
+                                "FlexSAMLRoleMap %s: \"%s\" is not a Flex role (agent, admin, "
+                                "supervisor) or a Flex Insights role (wfo.*)",
+                                argv[0], argv[i]);
+        APR_ARRAY_PUSH(targets, const char *) = lower(cx->p, argv[i]);
+    }
+    if (!s->roles.map)
+        s->roles.map = apr_hash_make(cx->p);
+    apr_hash_set(s->roles.map, lower(cx->p, argv[0]), APR_HASH_KEY_STRING, targets);
+    return NULL;
+}
+
+SETTER(UnknownRoles)
+{
+    static const char *const names[] = {"keep", "drop", "deny", NULL};
+    static const flexsaml_unknown_policy values[] = {FLEXSAML_UNKNOWN_KEEP, FLEXSAML_UNKNOWN_DROP,
+                                                     FLEXSAML_UNKNOWN_DENY};
+    int i;
+    const char *err = flexsaml_parse_enum(cx->p, NAME(UnknownRoles), argv[0], names, &i);
+    (void)argc;
+    if (!err)
+        s->roles.unknown = values[i];
+    return err;
+}
+
+/* A server that touches its claims starts from the defaults, not from the
+ * main server's claims: a claims list is one unit. */
+static flexsaml_claims_conf *claims_of(const flexsaml_set_ctx *cx, flexsaml_settings *s)
+{
+    if (!s->claims)
+        s->claims = flexsaml_claims_default(cx->p);
+    return s->claims;
+}
+
+static int env_name_ok(const char *n)
+{
+    if (!*n || !(apr_isalpha(*n) || *n == '_'))
+        return 0;
+    for (; *n; n++)
+        if (!(apr_isalnum(*n) || *n == '_'))
+            return 0;
+    return 1;
+}
+
+SETTER(Claim)
+{
+    const char *attr = argv[0], *name = argv[1], *opt = argc > 2 ? argv[2] : NULL;
+    flexsaml_claims_conf *cc;
+    flexsaml_claim *cl = NULL;
+    int i;
+    if (!env_name_ok(name))
+        return apr_psprintf(cx->p,
+                            "FlexSAMLClaim %s %s: \"%s\" is not a valid variable name (letters, "
+                            "digits and _)",
+                            attr, name, name);
+    if (opt && strcasecmp(opt, "indexed") != 0)
+        return "FlexSAMLClaim: the optional third argument is \"indexed\"";
+    cc = claims_of(cx, s);
+    /* One variable per attribute: naming a default attribute renames it. */
+    for (i = 0; i < cc->claims->nelts && !cl; i++)
+        if (!strcmp(APR_ARRAY_IDX(cc->claims, i, flexsaml_claim).attribute, attr))
+            cl = &APR_ARRAY_IDX(cc->claims, i, flexsaml_claim);
+    if (!cl)
+        cl = apr_array_push(cc->claims);
+    cl->attribute = attr;
+    cl->name = name;
+    cl->indexed = opt != NULL;
+    return NULL;
+}
+
+SETTER(ClaimSeparator)
+{
+    (void)argc;
+    if (!*argv[0] || strpbrk(argv[0], "\r\n"))
+        return "FlexSAMLClaimSeparator must be a non-empty string without line breaks";
+    claims_of(cx, s)->separator = argv[0];
+    return NULL;
+}
+
+SETTER(HeaderPrefix)
+{
+    const char *c;
+    (void)argc;
+    for (c = argv[0]; *c; c++)
+        if (!(apr_isalnum(*c) || *c == '-'))
+            return "FlexSAMLHeaderPrefix must be made of letters, digits and '-', e.g. X-Flex-";
+    if (strlen(argv[0]) < 3)
+        return "FlexSAMLHeaderPrefix must be at least 3 characters, e.g. X-Flex-";
+    claims_of(cx, s)->header_prefix = argv[0];
+    return NULL;
+}
+
+SETTER(PassClaimsAs)
+{
+    static const char *const names[] = {"environment", "headers", "both", NULL};
+    static const int values[] = {FLEXSAML_PASS_ENV, FLEXSAML_PASS_HEADERS,
+                                 FLEXSAML_PASS_ENV | FLEXSAML_PASS_HEADERS};
+    int i;
+    const char *err = flexsaml_parse_enum(cx->p, NAME(PassClaimsAs), argv[0], names, &i);
+    (void)argc;
+    if (err)
+        return err;
+    if (cx->dir)
+        cx->dir->pass_as = values[i];
+    else
+        claims_of(cx, s)->pass_as = values[i];
+    return NULL;
+}
+
+SETTER(TrustedProxies)
+{
+    char *ip = apr_pstrdup(cx->p, argv[0]), *mask = strchr(ip, '/');
+    apr_ipsubnet_t *sub;
+    (void)argc;
+    if (mask)
+        *mask++ = '\0';
+    if (apr_ipsubnet_create(&sub, ip, mask, cx->p) != APR_SUCCESS)
+        return apr_psprintf(cx->p,
+                            "FlexSAMLTrustedProxies: \"%s\" is not an address or CIDR range such "
+                            "as 10.0.0.0/8",
+                            argv[0]);
+    if (!s->trusted_proxies)
+        s->trusted_proxies = apr_array_make(cx->p, 2, sizeof(apr_ipsubnet_t *));
+    APR_ARRAY_PUSH(s->trusted_proxies, apr_ipsubnet_t *) = sub;
+    return NULL;
+}
+
+/* The sources only: the secrets are read at startup (secret.h), never
+ * kept in the settings. */
+SETTER(CryptoPassphrase)
+{
+    int i;
+    s->passphrases = apr_array_make(cx->p, 2, sizeof(const char *));
+    for (i = 0; i < argc; i++)
+        APR_ARRAY_PUSH(s->passphrases, const char *) = argv[i];
+    return NULL;
+}

@@ -1,0 +1,185 @@
+/*
+ * The module's lifecycle: check_config builds what each virtual host needs
+ * from its settings and makes `apachectl -t` refuse a wrong configuration
+ * with the directive named; post_config opens the stores, child_init starts
+ * what lives in a child. Everything that can be checked without shared
+ * memory is checked in check_config, which `-t` runs.
+ */
+#include <string.h>
+
+#include "http_core.h"
+#include "http_main.h"
+#include "apr_strings.h"
+#include <curl/curl.h>
+
+#include "seal.h"
+#include "flexsaml_glue.h"
+#include "idp_source.h"
+#include "metrics.h"
+#include "runtime.h"
+#include "store.h"
+#include "taskrouter_glue.h"
+#include "sp_policy.h"
+
+/* A passphrase is a line; a larger file is not one. */
+#define MAX_PASSPHRASE 4096
+
+#define CONFIG_FAIL FLEXSAML_CONFIG_FAIL
+
+/* One Lasso server per virtual host: an SP shared between hosts would need a
+ * key of everything that shapes it (the role map and claims included), and
+ * a server costs a few milliseconds and kilobytes once, at startup. */
+static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
+{
+    flexsaml_runtime *rt = c->rt;
+    const char *err, *cert = NULL, *pkey = NULL;
+    flexsaml_idp *idp = NULL;
+    flexsaml_sp *sp;
+    int rc;
+
+    flexsaml_sp_policy_from_settings(&rt->policy, &c->settings);
+    if ((rc = flexsaml_idp_load(p, s, c, &idp)) != OK)
+        return rc;
+    if ((c->sp_cert_file == NULL) != (c->sp_key_file == NULL))
+        CONFIG_FAIL(s, "FlexSAMLSPCertificateFile and FlexSAMLSPPrivateKeyFile go together");
+    if (c->sp_cert_file &&
+        (err = flexsaml_read_file(p, c->sp_cert_file, 64 * 1024, &cert, NULL)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLSPCertificateFile %s %s", c->sp_cert_file, err);
+    if (c->sp_key_file &&
+        (err = flexsaml_read_file(p, c->sp_key_file, 64 * 1024, &pkey, NULL)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLSPPrivateKeyFile %s %s", c->sp_key_file, err);
+    if ((err = flexsaml_sp_create(p, &rt->policy, idp, cert, pkey, &sp)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLSPEntityID %s: %s", c->sp_entity_id, err);
+    flexsaml_idp_check_expiry(s, c, idp);
+    rt->sp_cert_pem = cert;
+    rt->sp_key_pem = pkey;
+    flexsaml_runtime_set_sp(rt, p, sp);
+    return OK;
+}
+
+static int build_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
+{
+    apr_array_header_t *secrets;
+    const char *err, *v = NULL;
+    int i;
+
+    if (!c->passphrases) {
+        if (strncmp(c->cache_spec, "shmcb", 5) != 0 && strncmp(c->cache_spec, "dbm", 3) != 0)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                         "flexsaml: FlexSAMLSessionCache %s keeps names, emails and roles in a "
+                         "network store in clear; set FlexSAMLCryptoPassphrase to seal them",
+                         c->cache_spec);
+        return OK;
+    }
+    secrets = apr_array_make(p, 2, sizeof(const char *));
+    for (i = 0; i < c->passphrases->nelts; i++) {
+        const char *src = APR_ARRAY_IDX(c->passphrases, i, const char *);
+        if ((err = flexsaml_secret_read(p, ap_server_root, src, MAX_PASSPHRASE, &v)) != NULL)
+            CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase %s: %s", src, err);
+        APR_ARRAY_PUSH(secrets, const char *) = v;
+    }
+    if ((err = flexsaml_sealer_create(p, secrets, &c->rt->sealer)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase: %s", err);
+    return OK;
+}
+
+static const char *init_key = "flexsaml-lasso-init";
+
+int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_t *stores = apr_hash_make(ptemp);
+    void *done = NULL;
+    const char *err;
+    int rc;
+
+    (void)plog;
+    apr_pool_userdata_get(&done, init_key, s->process->pool);
+    if (!done) {
+        const char *found;
+        flexsaml_lasso_verdict lv;
+
+        if ((err = flexsaml_sp_global_init()) != NULL)
+            CONFIG_FAIL(s, "%s", err);
+        /* Lasso before the 2025 fixes crashes on crafted XML: refuse to run
+         * on a build known to lack them, and say what was found. */
+        lv = flexsaml_lasso_check(ptemp, &found);
+        if (lv == FLEXSAML_LASSO_VULNERABLE)
+            CONFIG_FAIL(s, "%s; refusing to start (upgrade liblasso3)", found);
+        ap_log_error(APLOG_MARK,
+                     APLOG_STARTUP | (lv == FLEXSAML_LASSO_FIXED ? APLOG_INFO : APLOG_WARNING), 0,
+                     NULL, "flexsaml: %s", found);
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        apr_pool_userdata_set((void *)1, init_key, apr_pool_cleanup_null, s->process->pool);
+    }
+    for (; s; s = s->next) {
+        flexsaml_srv_cfg *c = flexsaml_srv(s);
+        if (!flexsaml_settings_configured(&c->settings))
+            continue;
+        flexsaml_settings_apply_defaults(pconf, &c->settings);
+        if (!c->sp_entity_id)
+            CONFIG_FAIL(s,
+                        "%s: FlexSAMLSPEntityID is missing: set it to this SP's entity ID, e.g. "
+                        "https://%s%s/metadata (Okta: Audience URI)",
+                        c->where ? c->where : s->defn_name,
+                        s->server_hostname ? s->server_hostname : "portal.example.com",
+                        c->endpoint);
+        c->rt = flexsaml_runtime_create(pconf);
+        if ((rc = build_sp(pconf, s, c)) != OK)
+            return rc;
+        if ((rc = flexsaml_tr_check(pconf, s, c->tr, &c->taskrouter)) != OK)
+            return rc;
+        if ((rc = build_sealer(pconf, s, c)) != OK)
+            return rc;
+        c->rt->store = apr_hash_get(stores, c->cache_spec, APR_HASH_KEY_STRING);
+        if (!c->rt->store) {
+            if ((err = flexsaml_store_create(pconf, c->cache_spec, &c->rt->store)) != NULL)
+                CONFIG_FAIL(s, "FlexSAMLSessionCache %s: %s", c->cache_spec, err);
+            apr_hash_set(stores, c->cache_spec, APR_HASH_KEY_STRING, c->rt->store);
+        }
+    }
+    return OK;
+}
+
+int flexsaml_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    flexsaml_store_register_mutex(pconf);
+    return OK;
+}
+
+int flexsaml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    flexsaml_metrics *metrics = NULL;
+    apr_status_t rv;
+    (void)plog;
+    for (; s; s = s->next) {
+        flexsaml_srv_cfg *c = flexsaml_srv(s);
+        if (!c->rt)
+            continue;
+        if (!metrics)
+            metrics = flexsaml_metrics_create(pconf, s);
+        c->rt->metrics = metrics;
+        rv = flexsaml_store_init(c->rt->store, s, pconf, ptemp);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                         "flexsaml: FlexSAMLSessionCache %s cannot be initialized",
+                         flexsaml_store_spec(c->rt->store));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+void flexsaml_child_init(apr_pool_t *p, server_rec *s)
+{
+    server_rec *main_s = s;
+    for (; s; s = s->next) {
+        flexsaml_srv_cfg *c = flexsaml_srv(s);
+        if (!c->rt)
+            continue;
+        flexsaml_store_child_init(c->rt->store, s, p);
+        flexsaml_tr_child_init(p, s, c->tr);
+    }
+    flexsaml_idp_refresh_child_init(p, main_s);
+}
