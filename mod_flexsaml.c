@@ -13,6 +13,7 @@
 #include "authn.h"
 #include "authz.h"
 #include "endpoints.h"
+#include "hooks.h"
 #include "status.h"
 
 static void flexsaml_register_hooks(apr_pool_t *p)

@@ -9,14 +9,12 @@
 #include "apr_strings.h"
 
 #include "flexsaml_glue.h"
-#include "taskrouter_glue.h"
 
 void *flexsaml_create_srv_cfg(apr_pool_t *p, server_rec *s)
 {
     flexsaml_srv_cfg *c = apr_pcalloc(p, sizeof(*c));
     (void)s;
     flexsaml_settings_init(&c->settings);
-    c->tr = flexsaml_tr_create(p);
     return c;
 }
 
@@ -25,8 +23,6 @@ void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     flexsaml_srv_cfg *base = basev, *add = addv;
     flexsaml_srv_cfg *c = apr_pcalloc(p, sizeof(*c));
     flexsaml_settings_merge(p, &c->settings, &base->settings, &add->settings);
-    /* Runtime state is built per server at startup, never inherited. */
-    c->tr = flexsaml_tr_create(p);
     return c;
 }
 

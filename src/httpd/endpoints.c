@@ -119,7 +119,7 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
     flexsaml_set_cookie(r, c->cookie_name, id, 0);
     flexsaml_slo_remember(r, c, &s, id);
     flexsaml_metric_login(r);
-    flexsaml_tr_login(r, c->tr, &s.ident);
+    flexsaml_tr_login(r, c->rt->tr, &s.ident);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "flexsaml: login name_id=%s roles=%s expires_in=%" APR_TIME_T_FMT "s id=%s",
                   s.ident.name_id, flexsaml_roles_join(r->pool, s.ident.roles, ","),

@@ -42,9 +42,6 @@ typedef struct flexsaml_srv_cfg {
         };
     };
 
-    /* Runtime: built from the settings at startup, read-only afterwards. */
-    flexsaml_tr_cfg *tr;
-
     /* What startup builds from the settings above (runtime.h); NULL in a
      * server without FlexSAML settings. The settings never change after
      * startup. */
@@ -59,7 +56,6 @@ void *flexsaml_merge_srv_cfg(apr_pool_t *p, void *base, void *add);
 void *flexsaml_create_dir_cfg(apr_pool_t *p, char *dir);
 void *flexsaml_merge_dir_cfg(apr_pool_t *p, void *base, void *add);
 
-/* ---- hooks.c: startup and child start ---- */
 /* Logs a startup error naming the directive and fails the configuration. */
 #define FLEXSAML_CONFIG_FAIL(s, ...)                                                               \
     do {                                                                                           \
@@ -67,10 +63,6 @@ void *flexsaml_merge_dir_cfg(apr_pool_t *p, void *base, void *add);
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, "flexsaml: " __VA_ARGS__);  \
         return HTTP_INTERNAL_SERVER_ERROR;                                                         \
     } while (0)
-int flexsaml_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
-int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
-int flexsaml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
-void flexsaml_child_init(apr_pool_t *p, server_rec *s);
 
 static inline flexsaml_srv_cfg *flexsaml_srv(const server_rec *s)
 {

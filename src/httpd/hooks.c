@@ -14,6 +14,7 @@
 
 #include "seal.h"
 #include "flexsaml_glue.h"
+#include "hooks.h"
 #include "idp_source.h"
 #include "metrics.h"
 #include "runtime.h"
@@ -124,9 +125,10 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                         s->server_hostname ? s->server_hostname : "portal.example.com",
                         c->endpoint);
         c->rt = flexsaml_runtime_create(pconf);
+        c->rt->tr = flexsaml_tr_create(pconf);
         if ((rc = build_sp(pconf, s, c)) != OK)
             return rc;
-        if ((rc = flexsaml_tr_check(pconf, s, c->tr, &c->taskrouter)) != OK)
+        if ((rc = flexsaml_tr_check(pconf, s, c->rt->tr, &c->taskrouter)) != OK)
             return rc;
         if ((rc = build_sealer(pconf, s, c)) != OK)
             return rc;
@@ -179,7 +181,7 @@ void flexsaml_child_init(apr_pool_t *p, server_rec *s)
         if (!c->rt)
             continue;
         flexsaml_store_child_init(c->rt->store, s, p);
-        flexsaml_tr_child_init(p, s, c->tr);
+        flexsaml_tr_child_init(p, s, c->rt->tr);
     }
     flexsaml_idp_refresh_child_init(p, main_s);
 }

@@ -23,6 +23,7 @@ typedef struct flexsaml_runtime {
     struct flexsaml_store *store;
     struct flexsaml_sealer *sealer; /* NULL without FlexSAMLCryptoPassphrase */
     struct flexsaml_metrics *metrics;
+    struct flexsaml_tr_cfg *tr; /* the TaskRouter sync: its checked settings and queue */
     flexsaml_sp_policy policy;
     const char *sp_cert_pem; /* read once at startup, for metadata refreshes */
     const char *sp_key_pem;

@@ -65,7 +65,7 @@ static int status_handler(request_rec *r, const flexsaml_srv_cfg *c)
              r);
     ap_rprintf(r, "flexsaml_metadata_age_seconds %" APR_TIME_T_FMT "\n",
                apr_time_sec(now - atomic_load(&c->rt->idp_loaded)));
-    flexsaml_tr_metrics(r, c->tr);
+    flexsaml_tr_metrics(r, c->rt->tr);
     ap_rputs("# HELP flexsaml_info Module and Lasso versions.\n# TYPE flexsaml_info gauge\n", r);
     ap_rprintf(r, "flexsaml_info{version=\"%s\",lasso=\"%s\"} 1\n", FLEXSAML_VERSION,
                LASSO_BUILD_VERSION);

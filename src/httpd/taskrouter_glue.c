@@ -14,6 +14,7 @@
 #include "apr_lib.h"
 
 #include "flexsaml_glue.h"
+#include "runtime.h"
 #include "taskrouter_glue.h"
 #include "taskrouter.h"
 #include "queue.h"
@@ -248,7 +249,8 @@ void flexsaml_tr_child_init(apr_pool_t *pchild, server_rec *s, flexsaml_tr_cfg *
     if (!sync) {
         memset(&sc, 0, sizeof(sc));
         for (v = s; v; v = v->next) {
-            const flexsaml_tr_cfg *o = flexsaml_srv(v)->tr;
+            const flexsaml_runtime *ort = flexsaml_srv(v)->rt;
+            const flexsaml_tr_cfg *o = ort ? ort->tr : NULL;
             if (o && enabled(o) && o->set->queue_size > sc.capacity)
                 sc.capacity = o->set->queue_size;
         }
