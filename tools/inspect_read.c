@@ -12,6 +12,7 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 
+#include "base64.h"
 #include "inspect.h"
 
 /* As sp.c: larger than this decoded is refused before anything is parsed. */
@@ -62,44 +63,33 @@ static char *form_value(apr_pool_t *p, const char *s, apr_size_t len)
     return out;
 }
 
-/* Strict base64 as sp.c decodes it; NULL and *bad set to the offending
- * character's position when it is not. */
+/* Strict base64 as the ACS decodes it (base64.c), with a reason a person
+ * can act on. */
 static char *decode_b64(apr_pool_t *p, const char *in, apr_size_t *out_len, const char **why)
 {
-    apr_size_t len = strlen(in), n = 0, i, pad = 0;
-    char *clean = apr_palloc(p, len + 1), *out;
+    flexsaml_b64_error err;
+    char *out = flexsaml_b64_decode_strict(p, in, strlen(in), out_len, &err);
 
-    for (i = 0; i < len; i++) {
-        char c = in[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-            continue;
-        if (c == '=') {
-            pad++;
-        } else if (pad || !(apr_isalnum(c) || c == '+' || c == '/')) {
-            *why = apr_psprintf(
-                p,
-                "the character %s at offset %" APR_SIZE_T_FMT
-                " is not base64 (nor is the text XML)",
-                pad ? "after the '=' padding" : tool_safe(p, apr_psprintf(p, "'%c'", c), 20), i);
-            return NULL;
-        }
-        clean[n++] = c;
-    }
-    clean[n] = '\0';
-    if (n == 0) {
+    switch (err.status) {
+    case FLEXSAML_B64_OK:
+        break;
+    case FLEXSAML_B64_BAD_CHAR:
+        *why = apr_psprintf(
+            p, "the character %s at offset %" APR_SIZE_T_FMT " is not base64 (nor is the text XML)",
+            err.after_pad ? "after the '=' padding"
+                          : tool_safe(p, apr_psprintf(p, "'%c'", err.bad), 20),
+            err.offset);
+        break;
+    case FLEXSAML_B64_EMPTY:
         *why = "the input is empty";
-        return NULL;
-    }
-    if (n % 4 != 0 || pad > 2) {
+        break;
+    case FLEXSAML_B64_LENGTH:
         *why = apr_psprintf(p,
                             "the base64 text has %" APR_SIZE_T_FMT
                             " characters, not a multiple of 4 (was it cut short when copied?)",
-                            n);
-        return NULL;
+                            err.chars);
+        break;
     }
-    out = apr_palloc(p, (apr_size_t)apr_base64_decode_len(clean) + 1);
-    *out_len = (apr_size_t)apr_base64_decode_binary((unsigned char *)out, clean);
-    out[*out_len] = '\0';
     return out;
 }
 

@@ -14,12 +14,12 @@
 
 #include <apr_strings.h>
 #include <apr_escape.h>
-#include <apr_base64.h>
 #include <lasso/lasso.h>
 #include <lasso/xml/saml-2.0/samlp2_authn_request.h>
 #include <lasso/xml/saml-2.0/samlp2_response.h>
 #include <lasso/xml/saml-2.0/saml2_assertion.h>
 
+#include "base64.h"
 #include "flexsaml_sp.h"
 #include "saml_xml.h"
 #include "lasso_log.h"
@@ -202,35 +202,6 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
 done:
     FLEXSAML_LASSO_DO(g_object_unref(login));
     return err;
-}
-
-/* Strict base64: the alphabet, padding only at the end, whitespace ignored. */
-static char *decode_b64(apr_pool_t *p, const char *in, apr_size_t len, apr_size_t *out_len)
-{
-    char *clean = apr_palloc(p, len + 1), *out;
-    apr_size_t n = 0, i, pad = 0;
-    apr_size_t dlen;
-
-    for (i = 0; i < len; i++) {
-        char c = in[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-            continue;
-        if (c == '=') {
-            pad++;
-        } else if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '+' || c == '/')) {
-            return NULL;
-        }
-        clean[n++] = c;
-    }
-    clean[n] = '\0';
-    if (n == 0 || n % 4 != 0 || pad > 2)
-        return NULL;
-    out = apr_palloc(p, apr_base64_decode_len(clean));
-    dlen = (apr_size_t)apr_base64_decode_binary((unsigned char *)out, clean);
-    out[dlen] = '\0';
-    *out_len = dlen;
-    return out;
 }
 
 static void fail(flexsaml_sp_result *res, flexsaml_refusal reason, const char *detail)
@@ -503,7 +474,7 @@ void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const ch
     char *xml;
 
     memset(res, 0, sizeof(*res));
-    xml = decode_b64(p, b64, len, &xml_len);
+    xml = flexsaml_b64_decode_strict(p, b64, len, &xml_len, NULL);
     if (!xml) {
         fail(res, FLEXSAML_R_BAD_BASE64, "SAMLResponse is not valid base64");
         return;
