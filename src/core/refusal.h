@@ -56,8 +56,22 @@
       "This sign-in response was already used once. Start again from the page you wanted to "      \
       "open.")                                                                                     \
     X(UNKNOWN_REQUEST, "unknown_request", 400, "Unknown sign-in request",                          \
-      "The sign-in response answers a request this server did not make, or one that expired. "     \
-      "Start again from the page you wanted to open.")                                             \
+      "The sign-in response answers a request this browser did not start here, or one it already " \
+      "finished. Start again from the page you wanted to open.")                                   \
+    X(LOGIN_STATE_MISSING, "login_state_missing", 400, "Sign-in not started in this browser",      \
+      "This browser holds no sign-in started here: it was started in another browser, cookies "    \
+      "are blocked for this site, or another site sent the response. Start again from the page "   \
+      "you wanted to open, in this browser.")                                                      \
+    X(LOGIN_STATE_INVALID, "login_state_invalid", 400, "Damaged sign-in state",                    \
+      "The sign-in cookie of this browser was altered or sealed by another server. Start again "   \
+      "from the page you wanted to open; if it keeps happening behind a load balancer, the "       \
+      "Apache administrator must give every server the same FlexSAMLCryptoPassphrase.")            \
+    X(LOGIN_STATE_EXPIRED, "login_state_expired", 400, "Sign-in took too long",                    \
+      "The sign-in was started longer ago than FlexSAMLRequestLifetime allows. Start again from "  \
+      "the page you wanted to open.")                                                              \
+    X(LOGIN_STATE_REUSED, "login_state_reused", 400, "Sign-in already completed",                  \
+      "This sign-in request was already answered once; a copy of its cookie cannot be used "       \
+      "again. Start again from the page you wanted to open.")                                      \
     X(UNSOLICITED, "unsolicited", 400, "Unsolicited sign-in refused",                              \
       "This server accepts only sign-ins that it started (FlexSAMLIdPInitiated off). Start from "  \
       "the page you wanted to open.")                                                              \

@@ -13,6 +13,7 @@
 
 #include <apr_strings.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -44,29 +45,83 @@ static apr_status_t wipe(void *data)
     return APR_SUCCESS;
 }
 
+static void key_id(seal_key *k)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(k->key, KEY_LEN, md);
+    memcpy(k->id, md, ID_LEN);
+}
+
+static flexsaml_sealer *sealer_make(apr_pool_t *p, int n)
+{
+    flexsaml_sealer *s = apr_pcalloc(p, sizeof(*s));
+    s->keys = apr_array_make(p, n, sizeof(seal_key));
+    apr_pool_cleanup_register(p, s, wipe, apr_pool_cleanup_null);
+    return s;
+}
+
+static int hkdf(const unsigned char *in, const char *info, unsigned char *out)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+    size_t len = KEY_LEN;
+    int ok = ctx && EVP_PKEY_derive_init(ctx) > 0 &&
+             EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) > 0 &&
+             EVP_PKEY_CTX_set1_hkdf_salt(ctx, (const unsigned char *)SALT, (int)strlen(SALT)) > 0 &&
+             EVP_PKEY_CTX_set1_hkdf_key(ctx, in, KEY_LEN) > 0 &&
+             EVP_PKEY_CTX_add1_hkdf_info(ctx, (const unsigned char *)info, (int)strlen(info)) > 0 &&
+             EVP_PKEY_derive(ctx, out, &len) > 0 && len == KEY_LEN;
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
 const char *flexsaml_sealer_create(apr_pool_t *p, const apr_array_header_t *passphrases,
                                    flexsaml_sealer **out)
 {
-    flexsaml_sealer *s = apr_pcalloc(p, sizeof(*s));
+    flexsaml_sealer *s;
     int i;
 
     if (!passphrases || passphrases->nelts == 0)
         return "no passphrase";
-    s->keys = apr_array_make(p, passphrases->nelts, sizeof(seal_key));
+    s = sealer_make(p, passphrases->nelts);
     for (i = 0; i < passphrases->nelts; i++) {
         const char *pass = APR_ARRAY_IDX(passphrases, i, const char *);
         seal_key *k = apr_array_push(s->keys);
-        unsigned char md[SHA256_DIGEST_LENGTH];
 
         if (strlen(pass) < 16)
             return "a passphrase must have at least 16 characters";
         if (!PKCS5_PBKDF2_HMAC(pass, (int)strlen(pass), (const unsigned char *)SALT,
                                (int)strlen(SALT), PBKDF2_ITERATIONS, EVP_sha256(), KEY_LEN, k->key))
             return "key derivation failed";
-        SHA256(k->key, KEY_LEN, md);
-        memcpy(k->id, md, ID_LEN);
+        key_id(k);
     }
-    apr_pool_cleanup_register(p, s, wipe, apr_pool_cleanup_null);
+    *out = s;
+    return NULL;
+}
+
+const char *flexsaml_sealer_derive(apr_pool_t *p, const flexsaml_sealer *parent,
+                                   const char *context, flexsaml_sealer **out)
+{
+    flexsaml_sealer *s = sealer_make(p, parent->keys->nelts);
+    int i;
+
+    for (i = 0; i < parent->keys->nelts; i++) {
+        seal_key *k = apr_array_push(s->keys);
+        if (!hkdf(APR_ARRAY_IDX(parent->keys, i, seal_key).key, context, k->key))
+            return "key derivation failed";
+        key_id(k);
+    }
+    *out = s;
+    return NULL;
+}
+
+const char *flexsaml_sealer_random(apr_pool_t *p, flexsaml_sealer **out)
+{
+    flexsaml_sealer *s = sealer_make(p, 1);
+    seal_key *k = apr_array_push(s->keys);
+
+    if (RAND_bytes(k->key, KEY_LEN) != 1)
+        return "the random generator failed";
+    key_id(k);
     *out = s;
     return NULL;
 }

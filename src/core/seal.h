@@ -11,6 +11,14 @@ typedef struct flexsaml_sealer flexsaml_sealer;
  * error sentence. */
 const char *flexsaml_sealer_create(apr_pool_t *p, const apr_array_header_t *passphrases,
                                    flexsaml_sealer **out);
+/* A sealer for another purpose, from each key of parent by HKDF-SHA256 with
+ * context as info: what it seals, parent's own values cannot open, and a
+ * farm sharing the passphrases shares it. NULL or an error sentence. */
+const char *flexsaml_sealer_derive(apr_pool_t *p, const flexsaml_sealer *parent,
+                                   const char *context, flexsaml_sealer **out);
+/* A sealer with one key of 32 random bytes, for values that only this
+ * server (its processes, until it stops) must open. */
+const char *flexsaml_sealer_random(apr_pool_t *p, flexsaml_sealer **out);
 /* Each returns NULL on failure. aad is bound to the value: unsealing with
  * another aad fails. */
 const char *flexsaml_seal(apr_pool_t *p, const flexsaml_sealer *s, const char *aad,

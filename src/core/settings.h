@@ -128,6 +128,8 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
     X(SessionLifetime, TAKE1, SERVER,                                                              \
       "Session lifetime (default 8h), capped by SessionNotOnOrAfter")                              \
     X(CookieName, TAKE1, SERVER, "Name of the session cookie (default flexsaml_session)")          \
+    X(RequestLifetime, TAKE1, SERVER,                                                              \
+      "How long a started sign-in may take, in its login-state cookie (default 10m)")              \
     X(RedirectDomains, ITERATE, SERVER,                                                            \
       "Hosts a RelayState may send the browser to besides this one")                               \
     X(MaxBodySize, TAKE1, SERVER, "Largest POST body the ACS reads (default 262144)")              \

@@ -79,6 +79,20 @@ SETTER(ClockSkew)
     return NULL;
 }
 
+/* The login-state cookie carries it as Max-Age: seconds, and at most an
+ * hour, since a pending login is an open door for that long. */
+SETTER(RequestLifetime)
+{
+    apr_interval_time_t v;
+    const char *err = flexsaml_parse_duration(cx->p, NAME(RequestLifetime), argv[0],
+                                              APR_USEC_PER_SEC, apr_time_from_sec(3600), &v);
+    (void)argc;
+    if (err)
+        return err;
+    s->request_ttl = (int)apr_time_sec(v);
+    return NULL;
+}
+
 SETTER(RedirectDomains)
 {
     (void)argc;

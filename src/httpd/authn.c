@@ -1,7 +1,8 @@
 /*
  * AuthType FlexSAML: the per-request session check, and the start of an
  * SP-initiated login when there is no session. This is the hot path: one
- * cookie parse, one store read, one decode; no XML and no crypto.
+ * cookie parse, one store read, one decode; no XML and no crypto (a login
+ * that starts seals its state into a cookie, and writes nothing here).
  */
 #include <string.h>
 
@@ -16,11 +17,12 @@
 #include "authn.h"
 #include "errors.h"
 #include "escape.h"
+#include "pending.h"
 #include "store.h"
 #include "web.h"
 
 /* SAML bindings cap RelayState at 80 bytes; a longer return URL travels
- * only in the server-side request state. */
+ * only in the browser's login-state cookie (pending.c). */
 #define MAX_RELAY_STATE 80
 
 typedef struct {
@@ -100,7 +102,7 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
 {
     const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
     const char *url, *request_id, *err;
-    apr_status_t rv;
+    int rc;
 
     /* What goes out as RelayState and into the pending request is already
      * a safe target (an absolute-form request line could name any host). */
@@ -122,11 +124,9 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
                                     &request_id);
     if (err)
         return flexsaml_refuse(r, FLEXSAML_R_INTERNAL, err, NULL);
-    rv = flexsaml_store_put(c->rt->store, r, FLEXSAML_KEY_REQUEST, request_id,
-                            apr_time_now() + apr_time_from_sec(c->request_ttl), return_to,
-                            strlen(return_to));
-    if (rv != APR_SUCCESS)
-        return flexsaml_store_unavailable(r, rv, "keep the pending request");
+    /* Nothing is written on the server for a browser without a session. */
+    if ((rc = flexsaml_pending_remember(r, c, request_id, return_to)) != OK)
+        return rc;
     apr_table_setn(r->err_headers_out, "Location", url);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     return HTTP_MOVED_TEMPORARILY;

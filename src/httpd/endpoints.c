@@ -18,6 +18,7 @@
 #include "endpoints.h"
 #include "errors.h"
 #include "metrics.h"
+#include "pending.h"
 #include "slo.h"
 #include "store.h"
 #include "web.h"
@@ -169,17 +170,9 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
         return flexsaml_store_unavailable(r, rv, "record the assertion id");
 
     if (res.in_response_to) {
-        rv = flexsaml_store_get(c->rt->store, r, FLEXSAML_KEY_REQUEST, res.in_response_to, &stored,
-                                NULL);
-        if (rv == APR_NOTFOUND)
-            return flexsaml_refuse(r, FLEXSAML_R_UNKNOWN_REQUEST,
-                                   apr_psprintf(r->pool,
-                                                "InResponseTo %s matches no pending request",
-                                                res.in_response_to),
-                                   NULL);
-        if (rv != APR_SUCCESS)
-            return flexsaml_store_unavailable(r, rv, "read the pending request");
-        flexsaml_store_remove(c->rt->store, r, FLEXSAML_KEY_REQUEST, res.in_response_to);
+        /* Only the browser that started this login may finish it. */
+        if ((rc = flexsaml_pending_take(r, c, res.in_response_to, &stored)) != OK)
+            return rc;
     } else if (!c->idp_initiated) {
         return flexsaml_refuse(r, FLEXSAML_R_UNSOLICITED,
                                "unsolicited response and FlexSAMLIdPInitiated is off", NULL);

@@ -85,6 +85,44 @@ static int build_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
 }
 
 static const char *init_key = "flexsaml-lasso-init";
+static const char *state_key = "flexsaml-login-state-sealer";
+
+/* The login-state cookie: flexsaml_login, keeping a __Host- prefix of the
+ * session cookie (it requires Path=/ and no Domain, which the state cookie
+ * keeps too), so a site that keeps subdomains out keeps them out of both. */
+static const char *state_cookie_name(apr_pool_t *p, const char *session_cookie)
+{
+    static const char host_prefix[] = "__Host-";
+    return apr_pstrcat(
+        p, strncmp(session_cookie, host_prefix, sizeof(host_prefix) - 1) ? "" : host_prefix,
+        "flexsaml_login", NULL);
+}
+
+/* Without a passphrase, one random key per server: made once in the parent,
+ * in the process pool, so children inherit it and a graceful restart keeps
+ * the logins in flight. With passphrases, a key derived from them, so every
+ * server of a farm opens the state another one wrote. */
+static int build_state_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
+{
+    flexsaml_sealer *sealer = NULL;
+    const char *err;
+
+    c->rt->state_cookie = state_cookie_name(p, c->cookie_name);
+    if (c->rt->sealer) {
+        if ((err = flexsaml_sealer_derive(p, c->rt->sealer, "login-state", &sealer)) != NULL)
+            CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase: %s", err);
+        c->rt->state_sealer = sealer;
+        return OK;
+    }
+    apr_pool_userdata_get((void **)&sealer, state_key, s->process->pool);
+    if (!sealer) {
+        if ((err = flexsaml_sealer_random(s->process->pool, &sealer)) != NULL)
+            CONFIG_FAIL(s, "login state key: %s", err);
+        apr_pool_userdata_set(sealer, state_key, apr_pool_cleanup_null, s->process->pool);
+    }
+    c->rt->state_sealer = sealer;
+    return OK;
+}
 
 int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
@@ -131,6 +169,8 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         if ((rc = flexsaml_tr_check(pconf, s, c->rt->tr, &c->taskrouter)) != OK)
             return rc;
         if ((rc = build_sealer(pconf, s, c)) != OK)
+            return rc;
+        if ((rc = build_state_sealer(pconf, s, c)) != OK)
             return rc;
         c->rt->store = apr_hash_get(stores, c->cache_spec, APR_HASH_KEY_STRING);
         if (!c->rt->store) {

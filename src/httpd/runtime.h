@@ -22,6 +22,10 @@ typedef struct flexsaml_runtime {
     _Atomic(apr_time_t) idp_loaded; /* when the current IdP description was taken */
     struct flexsaml_store *store;
     struct flexsaml_sealer *sealer; /* NULL without FlexSAMLCryptoPassphrase */
+    /* Seals the login-state cookie: derived from the passphrases when set
+     * (a farm shares it), else a random key of the server's process. */
+    struct flexsaml_sealer *state_sealer;
+    const char *state_cookie; /* the login-state cookie's name */
     struct flexsaml_metrics *metrics;
     struct flexsaml_tr_cfg *tr; /* the TaskRouter sync: its checked settings and queue */
     flexsaml_sp_policy policy;

@@ -63,6 +63,23 @@ void flexsaml_set_cookie(request_rec *r, const char *name, const char *value, in
                                expire ? "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT" : ""));
 }
 
+void flexsaml_set_state_cookie(request_rec *r, const char *name, const char *value, int max_age)
+{
+    /* The ACS POST comes from the IdP's origin: a SameSite=Lax cookie would
+     * not be sent with it, so on https the state cookie is SameSite=None
+     * (which browsers accept only with Secure). On plain http a browser
+     * refuses SameSite=None without Secure; no attribute means Lax there,
+     * which only a same-site IdP (a test IdP on the same host) can pass.
+     * Path=/ because a login starts at any protected URL and must read
+     * the states of the other tabs to keep them. */
+    int https = flexsaml_public_https(r);
+    apr_table_add(r->err_headers_out, "Set-Cookie",
+                  apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly%s; Max-Age=%d%s", name,
+                               value ? value : "", https ? "; Secure; SameSite=None" : "",
+                               value ? max_age : 0,
+                               value ? "" : "; Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
+}
+
 int flexsaml_see_other(request_rec *r, const char *target)
 {
     apr_table_setn(r->err_headers_out, "Location", target);

@@ -25,6 +25,9 @@ apr_table_t *flexsaml_form_parse(apr_pool_t *p, const char *body);
 /* One decoded value of a query string or urlencoded body. */
 const char *flexsaml_form_value(request_rec *r, const char *query, const char *name);
 void flexsaml_set_cookie(request_rec *r, const char *name, const char *value, int expire);
+/* The login-state cookie (pending.c): value for max_age seconds, or
+ * deleted when value is NULL. */
+void flexsaml_set_state_cookie(request_rec *r, const char *name, const char *value, int max_age);
 int flexsaml_see_other(request_rec *r, const char *target);
 
 #endif

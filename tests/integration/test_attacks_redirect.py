@@ -172,7 +172,11 @@ def test_protected_url_that_looks_like_another_host(site, path):
     loc = headers["Location"]
     q = parse_qs(urlparse(loc).query)
     req = saml.parse_authn_request(q["SAMLRequest"][0])
-    r = site.post(site.response("alice", in_response_to=req["ID"]), relay_state=q.get("RelayState", [None])[0])
+    # The browser carries the login-state cookie the 302 set.
+    s = requests.Session()
+    s.headers["Cookie"] = headers["Set-Cookie"].split(";", 1)[0]
+    r = site.post(site.response("alice", in_response_to=req["ID"]), relay_state=q.get("RelayState", [None])[0],
+                  session=s)
     assert r.status_code == 303
     assert local(r.headers["Location"]) and "evil" not in r.headers["Location"]
 

@@ -208,8 +208,13 @@ def test_store_outage_gives_503_then_recovers(keys):
         t0 = time.time()
         for _ in range(5):
             r = get(node, cookie)
-            assert r.status_code == 503
-            assert "Session store unavailable" in r.text and "session_store" in r.text
+            # apr-util's redis provider may report an unreachable server as "not found" on a
+            # read: the session check then sees no session and a login starts. Starting one
+            # writes nothing on the server since the login state moved into the browser
+            # (test_login_state.py), so that is a 302 where the write used to fail with a 503.
+            assert r.status_code in (302, 503)
+            assert r.status_code == 302 or ("Session store unavailable" in r.text and "session_store" in r.text)
+            assert "flexsaml_session" not in r.headers.get("Set-Cookie", "")
         assert time.time() - t0 < 10
         r = post(node, response(keys, "alice"))
         assert r.status_code == 503 and "flexsaml_session" not in r.headers.get("Set-Cookie", "")

@@ -142,7 +142,18 @@ def test_replayed(site):
 
 
 def test_unknown_in_response_to(site):
-    refused(site, 400, "unknown_request", site.response("alice", in_response_to="_not_a_request_we_made"))
+    """This browser started a login, but the response answers another request."""
+    s = requests.Session()
+    site.start_login(s)
+    mark = site.apache.log_mark()
+    r = site.post(site.response("alice", in_response_to="_not_a_request_we_made"), session=s)
+    assert_refused(site, mark, r, 400, "unknown_request")
+
+
+def test_in_response_to_without_login_state(site):
+    """A solicited response from a browser that started no login here."""
+    refused(site, 400, "login_state_missing",
+            site.response("alice", in_response_to="_not_a_request_we_made"))
 
 
 def test_non_success_status(site):

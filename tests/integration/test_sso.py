@@ -197,8 +197,9 @@ def test_pending_request_is_single_use(site):
     _, _, req, _ = site.start_login(s)
     r1 = site.post(site.response("alice", in_response_to=req["ID"]), session=s)
     assert r1.status_code == 303
-    r2 = site.post(site.response("alice", in_response_to=req["ID"]))
-    assert r2.status_code == 400 and "unknown_request" in r2.text
+    # The state left the browser's cookie with the first response.
+    r2 = site.post(site.response("alice", in_response_to=req["ID"]), session=s)
+    assert r2.status_code == 400 and "login_state_missing" in r2.text
 
 
 def test_https_site_sets_secure_cookie(keys):

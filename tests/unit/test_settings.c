@@ -59,6 +59,7 @@ static const sample samples[] = {
     {"FlexSAMLSessionCache", "redis:a:6379", "dbm:/b", ALL, NULL},
     {"FlexSAMLSessionLifetime", "1h", "2d", ALL, NULL},
     {"FlexSAMLCookieName", "a", "b", ALL, NULL},
+    {"FlexSAMLRequestLifetime", "1m", "5m", ALL, NULL},
     {"FlexSAMLRedirectDomains", "a.example.com", ".b.example.com", ALL, NULL},
     {"FlexSAMLMaxBodySize", "2048", "4096", ALL, NULL},
     {"FlexSAMLMaxAttributeBytes", "2048", "4096", ALL, NULL},
