@@ -105,6 +105,7 @@ static const char *state_cookie_name(apr_pool_t *p, const char *session_cookie)
 static int build_state_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
 {
     flexsaml_sealer *sealer = NULL;
+    void *kept = NULL;
     const char *err;
 
     c->rt->state_cookie = state_cookie_name(p, c->cookie_name);
@@ -114,7 +115,8 @@ static int build_state_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
         c->rt->state_sealer = sealer;
         return OK;
     }
-    apr_pool_userdata_get((void **)&sealer, state_key, s->process->pool);
+    apr_pool_userdata_get(&kept, state_key, s->process->pool);
+    sealer = kept;
     if (!sealer) {
         if ((err = flexsaml_sealer_random(s->process->pool, &sealer)) != NULL)
             CONFIG_FAIL(s, "login state key: %s", err);

@@ -172,3 +172,10 @@ def test_passphrase_file_must_be_private(keys, tmp_path, mode, ok):
     else:
         assert_refused(res, "FlexSAMLCryptoPassphrase", "chmod 600")
         assert "correct horse" not in res.stderr
+
+
+@pytest.mark.parametrize("value", ["2h", "0", "ten"])
+def test_request_lifetime_out_of_range(keys, value):
+    """A started sign-in stays open for at most an hour (its login-state cookie's Max-Age)."""
+    assert_refused(configtest(fields(keys["cert"], "FlexSAMLRequestLifetime %s" % value)),
+                   "FlexSAMLRequestLifetime")

@@ -238,6 +238,21 @@ static void test_size_cap(void **state)
     }
 }
 
+static int setup(void **state)
+{
+    (void)state;
+    apr_initialize();
+    return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,11 +265,5 @@ int main(void)
         cmocka_unit_test(test_passphrase_key_is_shared_and_separate),
         cmocka_unit_test(test_size_cap),
     };
-    int rc;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return rc;
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
