@@ -174,8 +174,14 @@ def test_passphrase_file_must_be_private(keys, tmp_path, mode, ok):
         assert "correct horse" not in res.stderr
 
 
-@pytest.mark.parametrize("value", ["2h", "0", "ten"])
-def test_request_lifetime_out_of_range(keys, value):
+@pytest.mark.parametrize("value,words", [("2h", "must be between"), ("0", "must be between"),
+                                         ("ten", "is not a duration")])
+def test_request_lifetime_out_of_range(keys, value, words):
     """A started sign-in stays open for at most an hour (its login-state cookie's Max-Age)."""
     assert_refused(configtest(fields(keys["cert"], "FlexSAMLRequestLifetime %s" % value)),
-                   "FlexSAMLRequestLifetime")
+                   "FlexSAMLRequestLifetime", words)
+
+
+def test_request_lifetime_accepted(keys):
+    res = configtest(fields(keys["cert"], "FlexSAMLRequestLifetime 30m"))
+    assert res.returncode == 0 and "Syntax OK" in res.stderr, res.stderr
