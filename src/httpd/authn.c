@@ -49,7 +49,8 @@ static flexsaml_session *lookup(request_rec *r, const flexsaml_srv_cfg *c, apr_s
     id = flexsaml_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"), c->cookie_name);
     if (!id || !flexsaml_session_id_valid(id))
         return NULL;
-    *status = flexsaml_store_get(c->rt->store, r, FLEXSAML_KEY_SESSION, id, &val, &len);
+    *status = flexsaml_store_get(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, id,
+                                 &val, &len);
     if (*status != APR_SUCCESS) {
         if (*status == APR_NOTFOUND)
             *status = APR_SUCCESS;
@@ -122,7 +123,7 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
                                     &request_id);
     if (err)
         return flexsaml_refuse(r, FLEXSAML_R_INTERNAL, err, NULL);
-    rv = flexsaml_store_put(c->rt->store, r, FLEXSAML_KEY_REQUEST, request_id,
+    rv = flexsaml_store_put(c->rt->store, r, NULL, FLEXSAML_KEY_REQUEST, request_id,
                             apr_time_now() + apr_time_from_sec(c->request_ttl), return_to,
                             strlen(return_to));
     if (rv != APR_SUCCESS)
