@@ -51,8 +51,9 @@ static apr_status_t status_of(int rc)
         return APR_EEXIST;
     case MDB_MAP_FULL:
     case MDB_TXN_FULL:
-    case MDB_READERS_FULL:
         return APR_ENOSPC;
+    case MDB_READERS_FULL: /* not "full" to the administrator: more threads than slots */
+        return APR_EBUSY;
     default:
         return rc > 0 ? APR_FROM_OS_ERROR(rc) : APR_EGENERAL;
     }

@@ -17,9 +17,8 @@
 #include "unixd.h"
 #include "apr_strings.h"
 #include "apr_file_io.h"
-#include "apr_thread_proc.h"
-#include "apr_thread_cond.h"
 
+#include "child_thread.h"
 #include "flexsaml_glue.h"
 #include "lmdb_store.h"
 #include "store_driver.h"
@@ -39,10 +38,6 @@ typedef struct {
 typedef struct {
     flexsaml_lmdb *db;
     server_rec *s;
-    apr_thread_t *thread;
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *wake;
-    int stop;
 } lmdb_child;
 
 /* "512M", "2G", "1073741824": bytes, or -1. */
@@ -156,8 +151,9 @@ static apr_status_t lmdb_init(void *ctx, server_rec *s, apr_pool_t *pconf)
     return APR_SUCCESS;
 }
 
-static void sweep_once(lmdb_child *lc)
+static void sweep_once(void *data)
 {
+    lmdb_child *lc = data;
     apr_time_t now = apr_time_now();
     unsigned int removed = 0;
     int dead = flexsaml_lmdb_reader_check(lc->db);
@@ -176,38 +172,6 @@ static void sweep_once(lmdb_child *lc)
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, lc->s, "flexsaml: lmdb: swept %u expired entries",
                      removed);
     flexsaml_lmdb_sync(lc->db);
-}
-
-static void *APR_THREAD_FUNC sweeper(apr_thread_t *t, void *data)
-{
-    lmdb_child *lc = data;
-
-    apr_thread_mutex_lock(lc->lock);
-    while (!lc->stop) {
-        apr_thread_mutex_unlock(lc->lock);
-        sweep_once(lc);
-        apr_thread_mutex_lock(lc->lock);
-        if (!lc->stop)
-            apr_thread_cond_timedwait(lc->wake, lc->lock, SWEEP_INTERVAL);
-    }
-    apr_thread_mutex_unlock(lc->lock);
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
-}
-
-/* Registered after the environment's own cleanup, so it runs before it: the
- * sweeper is gone before the environment closes. */
-static apr_status_t stop_sweeper(void *data)
-{
-    lmdb_child *lc = data;
-    apr_status_t ignored;
-
-    apr_thread_mutex_lock(lc->lock);
-    lc->stop = 1;
-    apr_thread_cond_signal(lc->wake);
-    apr_thread_mutex_unlock(lc->lock);
-    apr_thread_join(&ignored, lc->thread);
-    return APR_SUCCESS;
 }
 
 static apr_status_t lmdb_child_init(void *ctx, server_rec *s, apr_pool_t *pchild, void **b)
@@ -234,16 +198,12 @@ static apr_status_t lmdb_child_init(void *ctx, server_rec *s, apr_pool_t *pchild
     }
     /* A child killed while reading left its slot taken. */
     flexsaml_lmdb_reader_check(lc->db);
-    if ((rv = apr_thread_mutex_create(&lc->lock, APR_THREAD_MUTEX_DEFAULT, pchild)) !=
-            APR_SUCCESS ||
-        (rv = apr_thread_cond_create(&lc->wake, pchild)) != APR_SUCCESS ||
-        (rv = apr_thread_create(&lc->thread, NULL, sweeper, lc, pchild)) != APR_SUCCESS) {
+    /* Started after the environment was opened in the same pool, so it is
+     * joined before the environment closes. */
+    if ((rv = flexsaml_child_thread_start(pchild, SWEEP_INTERVAL, sweep_once, lc)) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "flexsaml: lmdb: no sweeper thread in this child; expired entries stay "
                      "until another child sweeps");
-    } else {
-        apr_pool_cleanup_register(pchild, lc, stop_sweeper, apr_pool_cleanup_null);
-    }
     apr_pool_userdata_set(lc, key, apr_pool_cleanup_null, pchild);
     *b = lc->db;
     return APR_SUCCESS;

@@ -14,6 +14,7 @@
 #include "util_mutex.h"
 #include "apr_strings.h"
 
+#include "flexsaml_glue.h"
 #include "store_driver.h"
 
 #define MUTEX_TYPE "flexsaml-cache"

@@ -51,6 +51,14 @@ def assert_sessions_valid(site, sessions):
         assert r.status_code == 200, (r.status_code, site.apache.error_log()[-2000:])
 
 
+def signed_in(site, n):
+    """n sessions, and a response that was accepted once (its replay marker)."""
+    sessions = logins(site, n)
+    captured = xml(tree(site, "alice"))
+    accepted(site, captured)
+    return sessions, captured
+
+
 def flood(site, total=FLOOD, query_bytes=2048):
     """Anonymous protected GETs with a 2 KB query, with wrk: returns how many."""
     url = site.base + "/protected/?q=" + "x" * query_bytes
@@ -66,9 +74,7 @@ def flood(site, total=FLOOD, query_bytes=2048):
 def test_a_flood_of_anonymous_requests_evicts_nothing(keys):
     site = Site(keys, name="lmdb-flood").start()
     try:
-        sessions = logins(site, 30)
-        captured = xml(tree(site, "alice"))
-        accepted(site, captured)
+        sessions, captured = signed_in(site, 30)
         n = flood(site)
         assert n >= FLOOD, "wrk made %d requests" % n
         assert_sessions_valid(site, sessions)
@@ -80,9 +86,7 @@ def test_a_flood_of_anonymous_requests_evicts_nothing(keys):
 def test_sessions_survive_stop_start_and_graceful_restart(keys):
     site = Site(keys, name="lmdb-restart").start()
     try:
-        sessions = logins(site, 3)
-        captured = xml(tree(site, "alice"))
-        accepted(site, captured)
+        sessions, captured = signed_in(site, 3)
         site.apache.stop()  # SIGTERM: what apachectl -k stop sends
         site.apache.start()
         assert_sessions_valid(site, sessions)
