@@ -297,18 +297,19 @@ static apr_status_t socache_once(void *b, const void *key, apr_size_t klen, apr_
     return rv;
 }
 
-/* Only the local providers evict to make room; redis and memcache are
- * sized and run by their own administrators. */
+/* What an administrator of one host should know, said once at startup:
+ * redis and memcache are sized and run by their own administrators. */
 static const char *socache_caveat(void *ctx, apr_pool_t *p)
 {
     socache *sc = ctx;
-    if (strcmp(sc->name, "shmcb") != 0 && strcmp(sc->name, "dbm") != 0)
-        return NULL;
-    return apr_psprintf(p,
-                        "%s evicts sessions and replay markers when it fills up under load (a "
-                        "flood of anonymous requests can log users out and let a captured "
-                        "response be replayed); use lmdb on one host",
-                        sc->name);
+    (void)p;
+    if (!strcmp(sc->name, "shmcb"))
+        return "shmcb evicts sessions and replay markers when it fills up under load (a flood "
+               "of anonymous requests can sign users out and let a captured response be "
+               "replayed); use lmdb on one host";
+    if (!strcmp(sc->name, "dbm"))
+        return "dbm takes one lock for every request and every process; use lmdb on one host";
+    return NULL;
 }
 
 static const flexsaml_store_ops socache_ops = {"socache",    socache_get,    socache_put,

@@ -182,3 +182,28 @@ def test_configtest_warns_once_about_a_provider_that_evicts(keys):
     assert "use lmdb" in lines[0]
     assert warnings_of(keys, "") == []
     assert warnings_of(keys, 'FlexSAMLSessionCache "lmdb:{root}/run/other(64M)"\n') == []
+
+
+def test_virtual_hosts_naming_one_directory_share_one_environment(keys):
+    """Two spellings of one directory (the main server's and a name-based
+    virtual host's): one environment per child, and a session made through
+    one host is found on the same host after the other was used."""
+    conf = ('FlexSAMLSessionCache "lmdb:{root}/run/shared"\n'
+            "<VirtualHost *:{port}>\n    ServerName other.example\n"
+            '    FlexSAMLSessionCache "lmdb:{root}/run/shared(2G)"\n</VirtualHost>\n'
+            "<VirtualHost *:{port}>\n    ServerName 127.0.0.1\n</VirtualHost>\n")
+    site = Site(keys, conf, name="lmdb-shared").start()
+    try:
+        sessions, _ = signed_in(site, 2)
+        r = requests.get(site.base + "/protected/", headers={"Host": "other.example"},
+                         allow_redirects=False)
+        assert r.status_code == 302, r.text
+        assert_sessions_valid(site, sessions)
+        for pid in worker_children(site):
+            maps = open("/proc/%d/maps" % pid).read()
+            files = {line.split()[-1] for line in maps.splitlines() if line.endswith("data.mdb")}
+            assert files == {os.path.join(site.apache.root, "run", "shared", "data.mdb")}, files
+            mappings = [line for line in maps.splitlines() if line.endswith("/shared/data.mdb")]
+            assert len(mappings) == 1, mappings
+    finally:
+        site.stop()
