@@ -2,7 +2,8 @@
 session and no replay marker; sessions survive a stop and start, a graceful
 restart and a child killed with SIGKILL; a full store refuses new logins
 (session_store_full, with the size to raise in the log) and keeps serving
-the sessions it has; `-t` warns once about a socache provider that evicts."""
+the sessions it has; `-t` warns once about a socache provider that evicts.
+shmcb runs behind the same store layer, and evicts under a flood."""
 import concurrent.futures
 import os
 import re
@@ -205,5 +206,34 @@ def test_virtual_hosts_naming_one_directory_share_one_environment(keys):
             assert files == {os.path.join(site.apache.root, "run", "shared", "data.mdb")}, files
             mappings = [line for line in maps.splitlines() if line.endswith("/shared/data.mdb")]
             assert len(mappings) == 1, mappings
+    finally:
+        site.stop()
+
+
+def test_shmcb_behind_the_same_interface(keys):
+    """The socache backend through the same store layer: sessions, once
+    (a replay is refused), remove (logout)."""
+    site = Site(keys, 'FlexSAMLSessionCache "shmcb:{root}/run/c(8388608)"\n', name="shmcb-ops").start()
+    try:
+        sessions, captured = signed_in(site, 2)
+        assert_sessions_valid(site, sessions)
+        refused(site, captured, reason="replayed")
+        sessions[0].get(site.base + "/flexsaml/logout", allow_redirects=False)
+        r = sessions[0].get(site.base + "/protected/", allow_redirects=False)
+        assert r.status_code == 302
+        assert_sessions_valid(site, sessions[1:])
+    finally:
+        site.stop()
+
+
+def test_shmcb_evicts_under_the_flood_that_lmdb_survives(keys):
+    """Why -t warns about shmcb: the same kind of flood, smaller, signs users
+    out of a 4 MiB shmcb."""
+    site = Site(keys, 'FlexSAMLSessionCache "shmcb:{root}/run/c(4194304)"\n', name="shmcb-flood").start()
+    try:
+        sessions, _ = signed_in(site, 10)
+        flood(site, total=30000)
+        codes = [s.get(site.base + "/protected/", allow_redirects=False).status_code for s in sessions]
+        assert 302 in codes, codes
     finally:
         site.stop()
