@@ -344,24 +344,45 @@ apr_status_t flexsaml_lmdb_sweep(flexsaml_lmdb *db, apr_time_t now, unsigned int
     return finish(txn, rc);
 }
 
-int flexsaml_lmdb_lease(flexsaml_lmdb *db, apr_uint64_t owner, apr_time_t now, apr_time_t ttl)
+/* The lease's holder, or 0 when it is absent or expired at now. */
+static apr_uint64_t lease_holder(flexsaml_lmdb *db, MDB_txn *txn, apr_time_t now)
 {
     MDB_val k = {sizeof(LEASE_KEY) - 1, LEASE_KEY}, v;
+    apr_uint64_t holder = 0;
+
+    if (mdb_get(txn, db->dbi, &k, &v) == MDB_SUCCESS && live(&v, now) &&
+        v.mv_size == FLEXSAML_LMDB_HEADER + sizeof(holder))
+        memcpy(&holder, (const char *)v.mv_data + FLEXSAML_LMDB_HEADER, sizeof(holder));
+    return holder;
+}
+
+int flexsaml_lmdb_lease(flexsaml_lmdb *db, apr_uint64_t owner, apr_time_t now, apr_time_t ttl)
+{
+    MDB_val k = {sizeof(LEASE_KEY) - 1, LEASE_KEY};
     MDB_txn *txn;
     apr_uint64_t holder;
-    int rc;
 
     if (mdb_txn_begin(db->env, NULL, 0, &txn) != MDB_SUCCESS)
         return 0;
-    rc = mdb_get(txn, db->dbi, &k, &v);
-    if (rc == MDB_SUCCESS && live(&v, now) && v.mv_size == FLEXSAML_LMDB_HEADER + sizeof(holder)) {
-        memcpy(&holder, (const char *)v.mv_data + FLEXSAML_LMDB_HEADER, sizeof(holder));
-        if (holder != owner) {
-            mdb_txn_abort(txn);
-            return 0;
-        }
+    holder = lease_holder(db, txn, now);
+    if (holder && holder != owner) {
+        mdb_txn_abort(txn);
+        return 0;
     }
     return finish(txn, write_entry(db, txn, &k, now + ttl, &owner, sizeof(owner))) == APR_SUCCESS;
+}
+
+void flexsaml_lmdb_lease_release(flexsaml_lmdb *db, apr_uint64_t owner)
+{
+    MDB_val k = {sizeof(LEASE_KEY) - 1, LEASE_KEY};
+    MDB_txn *txn;
+
+    if (mdb_txn_begin(db->env, NULL, 0, &txn) != MDB_SUCCESS)
+        return;
+    if (lease_holder(db, txn, apr_time_now()) == owner)
+        finish(txn, mdb_del(txn, db->dbi, &k, NULL));
+    else
+        mdb_txn_abort(txn);
 }
 
 int flexsaml_lmdb_reader_check(flexsaml_lmdb *db)

@@ -42,6 +42,8 @@ apr_status_t flexsaml_lmdb_sweep(flexsaml_lmdb *db, apr_time_t now, unsigned int
 /* Takes (or renews) the sweeper's lease for owner until now + ttl: 1 when
  * owner holds it, 0 when another live owner does. */
 int flexsaml_lmdb_lease(flexsaml_lmdb *db, apr_uint64_t owner, apr_time_t now, apr_time_t ttl);
+/* Gives the lease back if owner holds it. */
+void flexsaml_lmdb_lease_release(flexsaml_lmdb *db, apr_uint64_t owner);
 /* Frees the reader slots of dead processes; returns how many. */
 int flexsaml_lmdb_reader_check(flexsaml_lmdb *db);
 /* Flushes committed writes to disk (commits do not: see lmdb_store.c). */

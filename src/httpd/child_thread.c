@@ -12,7 +12,7 @@
 typedef struct {
     flexsaml_child_job job;
     void *data;
-    apr_interval_time_t every;
+    apr_interval_time_t first, every;
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
     int stopping;
@@ -22,10 +22,13 @@ typedef struct {
 static void *APR_THREAD_FUNC loop(apr_thread_t *t, void *data)
 {
     child_thread *ct = data;
+    apr_interval_time_t wait = ct->first;
 
     apr_thread_mutex_lock(ct->lock);
     while (!ct->stopping) {
-        apr_thread_cond_timedwait(ct->wake, ct->lock, ct->every);
+        if (wait > 0)
+            apr_thread_cond_timedwait(ct->wake, ct->lock, wait);
+        wait = ct->every;
         if (ct->stopping)
             break;
         apr_thread_mutex_unlock(ct->lock);
@@ -50,14 +53,16 @@ static apr_status_t stop(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t flexsaml_child_thread_start(apr_pool_t *pchild, apr_interval_time_t every,
-                                         flexsaml_child_job job, void *data)
+apr_status_t flexsaml_child_thread_start(apr_pool_t *pchild, apr_interval_time_t first,
+                                         apr_interval_time_t every, flexsaml_child_job job,
+                                         void *data)
 {
     child_thread *ct = apr_pcalloc(pchild, sizeof(*ct));
     apr_status_t rv;
 
     ct->job = job;
     ct->data = data;
+    ct->first = first;
     ct->every = every;
     if ((rv = apr_thread_mutex_create(&ct->lock, APR_THREAD_MUTEX_DEFAULT, pchild)) ||
         (rv = apr_thread_cond_create(&ct->wake, pchild)) ||

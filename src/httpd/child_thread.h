@@ -11,8 +11,10 @@
 
 typedef void (*flexsaml_child_job)(void *data);
 
-/* Waits every, runs job(data), and again, until pchild is cleaned up. */
-apr_status_t flexsaml_child_thread_start(apr_pool_t *pchild, apr_interval_time_t every,
-                                         flexsaml_child_job job, void *data);
+/* Waits first, runs job(data), then again every interval, until pchild is
+ * cleaned up. */
+apr_status_t flexsaml_child_thread_start(apr_pool_t *pchild, apr_interval_time_t first,
+                                         apr_interval_time_t every, flexsaml_child_job job,
+                                         void *data);
 
 #endif

@@ -296,7 +296,7 @@ void flexsaml_idp_refresh_child_init(apr_pool_t *pchild, server_rec *s)
     rf = apr_pcalloc(pchild, sizeof(*rf));
     rf->s = s;
     rf->pool = pchild;
-    if ((rv = flexsaml_child_thread_start(pchild, every, refresh_all, rf)) != APR_SUCCESS)
+    if ((rv = flexsaml_child_thread_start(pchild, every, every, refresh_all, rf)) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "flexsaml: cannot start the IdP metadata refresh thread");
 }

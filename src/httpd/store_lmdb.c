@@ -174,6 +174,15 @@ static void sweep_once(void *data)
     flexsaml_lmdb_sync(lc->db);
 }
 
+/* A child that ends gives the lease back, so that the next child (after a
+ * restart, say) sweeps at once instead of waiting out the lease. */
+static apr_status_t release_lease(void *data)
+{
+    lmdb_child *lc = data;
+    flexsaml_lmdb_lease_release(lc->db, (apr_uint64_t)getpid());
+    return APR_SUCCESS;
+}
+
 static apr_status_t lmdb_child_init(void *ctx, server_rec *s, apr_pool_t *pchild, void **b)
 {
     lmdb_cfg *c = ctx;
@@ -198,9 +207,12 @@ static apr_status_t lmdb_child_init(void *ctx, server_rec *s, apr_pool_t *pchild
     }
     /* A child killed while reading left its slot taken. */
     flexsaml_lmdb_reader_check(lc->db);
+    apr_pool_cleanup_register(pchild, lc, release_lease, apr_pool_cleanup_null);
     /* Started after the environment was opened in the same pool, so it is
-     * joined before the environment closes. */
-    if ((rv = flexsaml_child_thread_start(pchild, SWEEP_INTERVAL, sweep_once, lc)) != APR_SUCCESS)
+     * joined before the environment closes. The first sweep runs at once:
+     * a restart is when the most entries have expired unseen. */
+    if ((rv = flexsaml_child_thread_start(pchild, 0, SWEEP_INTERVAL, sweep_once, lc)) !=
+        APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "flexsaml: lmdb: no sweeper thread in this child; expired entries stay "
                      "until another child sweeps");

@@ -237,3 +237,34 @@ def test_shmcb_evicts_under_the_flood_that_lmdb_survives(keys):
         assert 302 in codes, codes
     finally:
         site.stop()
+
+
+def main_db_entries(db):
+    out = subprocess.run(["mdb_stat", db], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"Entries: (\d+)", out).group(1))
+
+
+def test_expired_entries_are_swept_by_a_new_child(keys):
+    """Sessions of 1 s: expired, they are hidden at once and removed by the
+    sweep a child runs when it starts (after a graceful restart, once the
+    old children gave the lease back)."""
+    site = Site(keys, "FlexSAMLSessionLifetime 1s\n", name="lmdb-sweep").start()
+    try:
+        db = os.path.join(site.apache.root, "run", "flexsaml-lmdb")
+        sessions = logins(site, 20)
+        before = main_db_entries(db)
+        time.sleep(2)
+        r = sessions[0].get(site.base + "/protected/", allow_redirects=False)
+        assert r.status_code == 302  # expired: absent, swept or not
+        before += 1  # that 302 keeps a pending request (10 minutes)
+        assert main_db_entries(db) == before  # nothing swept yet
+        old = set(worker_children(site))
+        os.kill(site.apache.proc.pid, signal.SIGUSR1)
+        deadline = time.time() + 15
+        while time.time() < deadline and main_db_entries(db) > before - 20:
+            time.sleep(0.2)
+        # the 20 sessions (their replay markers live on, until the assertion expires)
+        assert main_db_entries(db) <= before - 20, (before, main_db_entries(db))
+        assert not set(worker_children(site)) & old
+    finally:
+        site.stop()

@@ -221,6 +221,23 @@ static void test_full_evicts_nothing(void **state)
     assert_int_equal(put(f, "again", now + SEC(60), "v", 1), APR_SUCCESS);
 }
 
+/* One sweeper at a time: the lease is held until it expires or is given back. */
+static void test_sweeper_lease(void **state)
+{
+    fixture *f = *state;
+    apr_time_t now = apr_time_now();
+
+    assert_true(flexsaml_lmdb_lease(f->db, 1, now, SEC(150)));
+    assert_false(flexsaml_lmdb_lease(f->db, 2, now + SEC(1), SEC(150)));
+    assert_true(flexsaml_lmdb_lease(f->db, 1, now + SEC(60), SEC(150)));
+    assert_false(flexsaml_lmdb_lease(f->db, 2, now + SEC(209), SEC(150)));
+    assert_true(flexsaml_lmdb_lease(f->db, 2, now + SEC(210), SEC(150)));
+    flexsaml_lmdb_lease_release(f->db, 1); /* not its holder: nothing happens */
+    assert_false(flexsaml_lmdb_lease(f->db, 1, now + SEC(211), SEC(150)));
+    flexsaml_lmdb_lease_release(f->db, 2);
+    assert_true(flexsaml_lmdb_lease(f->db, 1, now + SEC(211), SEC(150)));
+}
+
 /* once is atomic across processes: children racing for the same keys each
  * win a key exactly once in total. */
 static void test_once_across_processes(void **state)
@@ -277,6 +294,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_big_values, setup_lmdb, teardown),
         cmocka_unit_test_setup_teardown(test_full_evicts_nothing, setup_lmdb_tiny, teardown),
         cmocka_unit_test_setup_teardown(test_once_across_processes, setup_lmdb, teardown),
+        cmocka_unit_test_setup_teardown(test_sweeper_lease, setup_lmdb, teardown),
     };
     int rc;
 
