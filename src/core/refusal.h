@@ -88,6 +88,9 @@
       "your user, Profile, User type; list several roles separated by commas.")                    \
     X(SESSION_STORE, "session_store", 503, "Session store unavailable",                            \
       "The session store cannot be reached. Try again in a moment.")                               \
+    X(SESSION_STORE_FULL, "session_store_full", 503, "Session store full",                         \
+      "The server has no room for a new session. Signed-in users are not affected; the "           \
+      "administrator has to raise the size of FlexSAMLSessionCache.")                              \
     X(METHOD_NOT_ALLOWED, "method_not_allowed", 405, "Method not allowed",                         \
       "This address accepts only the sign-in response, sent with POST.")                           \
     X(INTERNAL, "internal", 500, "Sign-in unavailable",                                            \

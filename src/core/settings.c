@@ -162,7 +162,7 @@ void flexsaml_settings_apply_defaults(apr_pool_t *p, flexsaml_settings *c)
     if (c->request_ttl == FLEXSAML_UNSET)
         c->request_ttl = DEFAULT_REQUEST_TTL;
     if (!c->cache_spec)
-        c->cache_spec = "shmcb";
+        c->cache_spec = "lmdb"; /* in DefaultRuntimeDir: src/httpd/store_lmdb.c */
     if (c->session_lifetime == FLEXSAML_UNSET)
         c->session_lifetime = DEFAULT_LIFETIME;
     if (c->idp_metadata_refresh == FLEXSAML_UNSET)

@@ -123,8 +123,8 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
     X(ClockSkew, TAKE1, SERVER,                                                                    \
       "Allowed clock difference with the IdP in seconds (default 60, at most 300)")                \
     X(SessionCache, TAKE1, SERVER,                                                                 \
-      "socache provider for sessions: shmcb[:path(size)], redis:host:port, memcache:host:port, "   \
-      "dbm:path")                                                                                  \
+      "Session store: lmdb[:directory[(size)]] (default, in DefaultRuntimeDir), "                  \
+      "shmcb[:path(size)], redis:host:port, memcache:host:port, dbm:path")                         \
     X(SessionLifetime, TAKE1, SERVER,                                                              \
       "Session lifetime (default 8h), capped by SessionNotOnOrAfter")                              \
     X(CookieName, TAKE1, SERVER, "Name of the session cookie (default flexsaml_session)")          \

@@ -51,7 +51,8 @@ static flexsaml_session *lookup(request_rec *r, const flexsaml_srv_cfg *c, apr_s
     id = flexsaml_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"), c->cookie_name);
     if (!id || !flexsaml_session_id_valid(id))
         return NULL;
-    *status = flexsaml_store_get(c->rt->store, r, FLEXSAML_KEY_SESSION, id, &val, &len);
+    *status = flexsaml_store_get(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, id,
+                                 &val, &len);
     if (*status != APR_SUCCESS) {
         if (*status == APR_NOTFOUND)
             *status = APR_SUCCESS;

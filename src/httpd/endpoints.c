@@ -114,7 +114,8 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
         return flexsaml_refuse(
             r, FLEXSAML_R_CLAIM_TOO_LARGE,
             apr_psprintf(r->pool, "the session would take %" APR_SIZE_T_FMT " bytes", len), NULL);
-    rv = flexsaml_store_put(c->rt->store, r, FLEXSAML_KEY_SESSION, id, s.expires, buf, len);
+    rv = flexsaml_store_put(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, id,
+                            s.expires, buf, len);
     if (rv != APR_SUCCESS)
         return flexsaml_store_unavailable(r, rv, "store the session");
     flexsaml_set_cookie(r, c->cookie_name, id, 0);
@@ -160,7 +161,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
 
     replay_key = apr_pstrcat(r->pool, flexsaml_sp_idp(flexsaml_request_sp(r, c->rt))->entity_id,
                              "|", res.assertion_id, NULL);
-    rv = flexsaml_store_once(c->rt->store, r, FLEXSAML_KEY_ASSERTION, replay_key,
+    rv = flexsaml_store_once(c->rt->store, r, NULL, FLEXSAML_KEY_ASSERTION, replay_key,
                              res.assertion_expires);
     if (rv == APR_EEXIST)
         return flexsaml_refuse(

@@ -97,14 +97,23 @@ int flexsaml_refuse_page(request_rec *r, flexsaml_refusal why, const char *hint)
 int flexsaml_store_unavailable(request_rec *r, apr_status_t rv, const char *what)
 {
     flexsaml_store *st = flexsaml_srv(r->server)->rt->store;
+    const char *full = flexsaml_store_full_hint(st, rv, r->pool);
+    flexsaml_refusal code = full ? FLEXSAML_R_SESSION_STORE_FULL : FLEXSAML_R_SESSION_STORE;
     apr_uint32_t count;
     char buf[120];
 
-    if (flexsaml_store_failure_due(st, &count))
+    if (!flexsaml_store_failure_due(st, &count))
+        return flexsaml_refuse_page(r, code, NULL);
+    if (full)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "flexsaml: refused reason=session_store_full id=%s: cannot %s: session "
+                      "store %s; %u failure(s) in this process since the last such line",
+                      flexsaml_correlation_id(r), what, full, count);
+    else
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       "flexsaml: refused reason=session_store id=%s: session store %s failed to "
                       "%s (%s); %u failure(s) in this process since the last such line",
                       flexsaml_correlation_id(r), flexsaml_store_spec(st), what,
                       apr_strerror(rv, buf, sizeof(buf)), count);
-    return flexsaml_refuse_page(r, FLEXSAML_R_SESSION_STORE, NULL);
+    return flexsaml_refuse_page(r, code, NULL);
 }

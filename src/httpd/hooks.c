@@ -65,7 +65,8 @@ static int build_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
     int i;
 
     if (!c->passphrases) {
-        if (strncmp(c->cache_spec, "shmcb", 5) != 0 && strncmp(c->cache_spec, "dbm", 3) != 0)
+        if (strncmp(c->cache_spec, "shmcb", 5) != 0 && strncmp(c->cache_spec, "dbm", 3) != 0 &&
+            strncmp(c->cache_spec, "lmdb", 4) != 0)
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
                          "flexsaml: FlexSAMLSessionCache %s keeps names, emails and roles in a "
                          "network store in clear; set FlexSAMLCryptoPassphrase to seal them",
@@ -126,6 +127,28 @@ static int build_state_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
     return OK;
 }
 
+static const char *caveat_key = "flexsaml-store-caveat";
+
+/* httpd reads its configuration twice at startup (and again on each
+ * restart): the process pool remembers what was already said. */
+static void say_caveat_once(server_rec *s, flexsaml_store *st, apr_pool_t *ptemp)
+{
+    const char *caveat = flexsaml_store_caveat(st, ptemp);
+    const char *key;
+    void *said = NULL;
+
+    if (!caveat)
+        return;
+    key = apr_pstrcat(ptemp, caveat_key, ":", flexsaml_store_spec(st), NULL);
+    apr_pool_userdata_get(&said, key, s->process->pool);
+    if (said)
+        return;
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                 "flexsaml: FlexSAMLSessionCache %s: %s", flexsaml_store_spec(st), caveat);
+    apr_pool_userdata_set((void *)1, apr_pstrdup(s->process->pool, key), apr_pool_cleanup_null,
+                          s->process->pool);
+}
+
 int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *stores = apr_hash_make(ptemp);
@@ -179,6 +202,7 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
             if ((err = flexsaml_store_create(pconf, c->cache_spec, &c->rt->store)) != NULL)
                 CONFIG_FAIL(s, "FlexSAMLSessionCache %s: %s", c->cache_spec, err);
             apr_hash_set(stores, c->cache_spec, APR_HASH_KEY_STRING, c->rt->store);
+            say_caveat_once(s, c->rt->store, ptemp);
         }
     }
     return OK;

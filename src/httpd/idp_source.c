@@ -20,6 +20,7 @@
 #include "flexsaml_glue.h"
 #include "runtime.h"
 #include "idp_source.h"
+#include "child_thread.h"
 
 #define MAX_METADATA (4 * 1024 * 1024)
 #define FETCH_TIMEOUT 15L
@@ -228,10 +229,6 @@ void flexsaml_idp_check_expiry(server_rec *s, const flexsaml_srv_cfg *c, const f
 typedef struct {
     server_rec *s;
     apr_pool_t *pool; /* child lifetime: every Lasso server built lives here */
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *wake;
-    int stopping;
-    apr_thread_t *thread;
 } refresher;
 
 static void refresh_one(refresher *rf, server_rec *s, flexsaml_srv_cfg *c)
@@ -270,67 +267,36 @@ static void refresh_one(refresher *rf, server_rec *s, flexsaml_srv_cfg *c)
     apr_pool_destroy(tmp);
 }
 
-static void *APR_THREAD_FUNC refresh_loop(apr_thread_t *t, void *data)
+static void refresh_all(void *data)
 {
     refresher *rf = data;
-    apr_interval_time_t every = 0;
     server_rec *s;
 
     for (s = rf->s; s; s = s->next) {
         flexsaml_srv_cfg *c = flexsaml_srv(s);
-        if (c->idp_metadata_url && (!every || c->idp_metadata_refresh < every))
-            every = c->idp_metadata_refresh;
+        if (c->idp_metadata_url && c->rt)
+            refresh_one(rf, s, c);
     }
-    apr_thread_mutex_lock(rf->lock);
-    while (!rf->stopping) {
-        apr_thread_cond_timedwait(rf->wake, rf->lock, every);
-        if (rf->stopping)
-            break;
-        apr_thread_mutex_unlock(rf->lock);
-        for (s = rf->s; s; s = s->next) {
-            flexsaml_srv_cfg *c = flexsaml_srv(s);
-            if (c->idp_metadata_url && c->rt)
-                refresh_one(rf, s, c);
-        }
-        apr_thread_mutex_lock(rf->lock);
-    }
-    apr_thread_mutex_unlock(rf->lock);
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
-}
-
-static apr_status_t stop_refresher(void *data)
-{
-    refresher *rf = data;
-    apr_status_t ignored;
-
-    apr_thread_mutex_lock(rf->lock);
-    rf->stopping = 1;
-    apr_thread_cond_signal(rf->wake);
-    apr_thread_mutex_unlock(rf->lock);
-    apr_thread_join(&ignored, rf->thread);
-    return APR_SUCCESS;
 }
 
 void flexsaml_idp_refresh_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    apr_interval_time_t every = 0;
     refresher *rf;
     server_rec *v;
     apr_status_t rv;
 
-    for (v = s; v && !flexsaml_srv(v)->idp_metadata_url; v = v->next)
-        ;
-    if (!v)
+    for (v = s; v; v = v->next) {
+        flexsaml_srv_cfg *c = flexsaml_srv(v);
+        if (c->idp_metadata_url && (!every || c->idp_metadata_refresh < every))
+            every = c->idp_metadata_refresh;
+    }
+    if (!every)
         return;
     rf = apr_pcalloc(pchild, sizeof(*rf));
     rf->s = s;
     rf->pool = pchild;
-    if ((rv = apr_thread_mutex_create(&rf->lock, APR_THREAD_MUTEX_DEFAULT, pchild)) ||
-        (rv = apr_thread_cond_create(&rf->wake, pchild)) ||
-        (rv = apr_thread_create(&rf->thread, NULL, refresh_loop, rf, pchild))) {
+    if ((rv = flexsaml_child_thread_start(pchild, every, every, refresh_all, rf)) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "flexsaml: cannot start the IdP metadata refresh thread");
-        return;
-    }
-    apr_pool_cleanup_register(pchild, rf, stop_refresher, apr_pool_cleanup_null);
 }

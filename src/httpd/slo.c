@@ -35,11 +35,12 @@ void flexsaml_slo_remember(request_rec *r, const flexsaml_srv_cfg *c, const flex
      * from its NameID and SessionIndex. */
     if (!idp->slo_url)
         return;
-    flexsaml_store_put(c->rt->store, r, FLEXSAML_KEY_INDEX,
+    flexsaml_store_put(c->rt->store, r, NULL, FLEXSAML_KEY_INDEX,
                        index_key(r, s->ident.name_id, s->ident.session_index), s->expires,
                        session_id, strlen(session_id));
-    flexsaml_store_put(c->rt->store, r, FLEXSAML_KEY_INDEX, index_key(r, s->ident.name_id, NULL),
-                       s->expires, session_id, strlen(session_id));
+    flexsaml_store_put(c->rt->store, r, NULL, FLEXSAML_KEY_INDEX,
+                       index_key(r, s->ident.name_id, NULL), s->expires, session_id,
+                       strlen(session_id));
 }
 
 static int idp_logout_request(request_rec *r, const flexsaml_srv_cfg *c,
@@ -52,9 +53,9 @@ static int idp_logout_request(request_rec *r, const flexsaml_srv_cfg *c,
     if (!m->name_id || !*m->name_id)
         return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE,
                                "the IdP's LogoutRequest names no NameID", NULL);
-    if (flexsaml_store_get(c->rt->store, r, FLEXSAML_KEY_INDEX,
+    if (flexsaml_store_get(c->rt->store, r, NULL, FLEXSAML_KEY_INDEX,
                            index_key(r, m->name_id, m->session_index), &sid, NULL) == APR_SUCCESS) {
-        flexsaml_store_remove(c->rt->store, r, FLEXSAML_KEY_SESSION, sid);
+        flexsaml_store_remove(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, sid);
         ended = 1;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -73,11 +74,11 @@ static int idp_logout_response(request_rec *r, const flexsaml_srv_cfg *c,
 {
     const char *to = NULL;
 
-    if (!m->in_response_to || flexsaml_store_get(c->rt->store, r, FLEXSAML_KEY_REQUEST,
+    if (!m->in_response_to || flexsaml_store_get(c->rt->store, r, NULL, FLEXSAML_KEY_REQUEST,
                                                  m->in_response_to, &to, NULL) != APR_SUCCESS)
         return flexsaml_refuse(r, FLEXSAML_R_UNKNOWN_REQUEST,
                                "the LogoutResponse answers no logout of ours", NULL);
-    flexsaml_store_remove(c->rt->store, r, FLEXSAML_KEY_REQUEST, m->in_response_to);
+    flexsaml_store_remove(c->rt->store, r, NULL, FLEXSAML_KEY_REQUEST, m->in_response_to);
     ap_log_rerror(APLOG_MARK, m->success ? APLOG_INFO : APLOG_WARNING, 0, r,
                   "flexsaml: single logout %s at the IdP (%s)",
                   m->success ? "completed" : "not completed", m->status ? m->status : "no status");
@@ -111,10 +112,11 @@ int flexsaml_logout_endpoint(request_rec *r, const flexsaml_srv_cfg *c)
         to = c->default_url;
     id = flexsaml_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"), c->cookie_name);
     if (id && flexsaml_session_id_valid(id) &&
-        flexsaml_store_get(c->rt->store, r, FLEXSAML_KEY_SESSION, id, &stored, &len) == APR_SUCCESS)
+        flexsaml_store_get(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, id,
+                           &stored, &len) == APR_SUCCESS)
         s = flexsaml_session_decode(r->pool, stored, len);
     if (id && flexsaml_session_id_valid(id))
-        flexsaml_store_remove(c->rt->store, r, FLEXSAML_KEY_SESSION, id);
+        flexsaml_store_remove(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, id);
     flexsaml_set_cookie(r, c->cookie_name, "", 1);
     if (!s || !idp->slo_url || !c->rt->sp_key_pem) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "flexsaml: local logout%s",
@@ -124,7 +126,7 @@ int flexsaml_logout_endpoint(request_rec *r, const flexsaml_srv_cfg *c)
     err =
         flexsaml_logout_request_url(r->pool, idp->slo_url, c->sp_entity_id, s->ident.name_id,
                                     s->ident.session_index, NULL, c->rt->sp_key_pem, &url, &req_id);
-    if (!err && flexsaml_store_put(c->rt->store, r, FLEXSAML_KEY_REQUEST, req_id,
+    if (!err && flexsaml_store_put(c->rt->store, r, NULL, FLEXSAML_KEY_REQUEST, req_id,
                                    apr_time_now() + apr_time_from_sec(c->request_ttl), to,
                                    strlen(to)) != APR_SUCCESS)
         err = "the session store cannot keep the logout request";

@@ -4,7 +4,8 @@ file:... default", which httpd would otherwise apply to them too, turning
 every session check into two fcntl calls. A shmcb store is split into
 stripes of at least 2 MiB (up to 16), each with its own mutex; a file
 mechanism makes that one lock file per stripe, which is how the tests below
-count them."""
+count them. lmdb, the default store, takes no mutex of ours: these tests
+name shmcb."""
 import os
 import subprocess
 
@@ -41,7 +42,7 @@ def protected_gets(site, n=20):
 
 
 def test_a_default_mutex_line_does_not_make_it_a_file_lock(keys):
-    site = Site(keys, name="mutex-default").start()
+    site = Site(keys, "FlexSAMLSessionCache shmcb\n", name="mutex-default").start()
     try:
         assert "Mutex file:" in open(site.apache.conf_path).read()
         protected_gets(site)
@@ -52,7 +53,7 @@ def test_a_default_mutex_line_does_not_make_it_a_file_lock(keys):
 
 
 @pytest.mark.parametrize("cache,stripes", [
-    (None, 16),                               # the default 32 MiB
+    ("shmcb", 16),                            # shmcb's default here, 32 MiB
     ("shmcb:{root}/run/c(8388608)", 4),
     ("shmcb:{root}/run/c(3145728)", 1),       # two stripes would be under 2 MiB each
     ("shmcb:{root}/run/c", 1),                # shmcb's own default size, 512 KiB

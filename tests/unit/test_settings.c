@@ -233,7 +233,7 @@ static void test_defaults(void **state)
     assert_true(s.max_attr_bytes == 16 * 1024);
     assert_true(s.max_session_bytes == 48 * 1024);
     assert_string_equal(s.cookie_name, "flexsaml_session");
-    assert_string_equal(s.cache_spec, "shmcb");
+    assert_string_equal(s.cache_spec, "lmdb");
     assert_int_equal(s.taskrouter.mode, FLEXSAML_TR_OFF);
     assert_true(s.taskrouter.timeout == apr_time_from_sec(5));
     assert_int_equal(s.taskrouter.owned->nelts, 4);
