@@ -115,8 +115,8 @@ int flexsaml_pending_take(request_rec *r, const flexsaml_srv_cfg *c, const char 
     /* The cookie loses the state below, but a browser may send a copy kept
      * from before: the used id is recorded until the state would expire.
      * This write follows a verified response only. */
-    rv = flexsaml_store_once(c->rt->store, r, NULL, FLEXSAML_KEY_REQUEST, request_id,
-                             found.expires);
+    rv =
+        flexsaml_store_once(c->rt->store, r, NULL, FLEXSAML_KEY_REQUEST, request_id, found.expires);
     if (rv == APR_EEXIST)
         return flexsaml_refuse(
             r, FLEXSAML_R_LOGIN_STATE_REUSED,
