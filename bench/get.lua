@@ -1,7 +1,9 @@
 -- wrk script: GET one path, each request with the next session cookie of a
 -- file (one cookie value a line), so that the requests spread over every live
 -- session. The static runs use it too, so both kinds of request cost wrk the same.
---   wrk -t2 -c20 -d5s -s get.lua http://127.0.0.1:PORT -- PATH COOKIE_NAME COOKIE_FILE
+--   wrk -t2 -c20 -d5s -s get.lua http://127.0.0.1:PORT -- PATH COOKIE_NAME COOKIE_FILE [HEADER]
+-- With HEADER (e.g. Authorization), each line is that header's whole value instead
+-- of a cookie value (COOKIE_NAME is then unused).
 -- Every response must be 200: done() prints "BENCH_NON200 <count>" and the runner
 -- rejects a measurement with any (a redirect to the IdP would look fast).
 
@@ -13,13 +15,17 @@ function setup(thread)
 end
 
 function init(args)
-   local path, name, file = args[1], args[2], args[3]
+   local path, name, file, header = args[1], args[2], args[3], args[4]
    reqs = {}
    n = 0
    for line in io.lines(file) do
       if #line > 0 then
          n = n + 1
-         reqs[n] = wrk.format("GET", path, { ["Cookie"] = name .. "=" .. line })
+         if header then
+            reqs[n] = wrk.format("GET", path, { [header] = line })
+         else
+            reqs[n] = wrk.format("GET", path, { ["Cookie"] = name .. "=" .. line })
+         end
       end
    end
    if n == 0 then

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -49,6 +50,38 @@ static void test_refuses_and_says_why(void **state)
     assert_int_equal(err.status, FLEXSAML_B64_LENGTH);
 }
 
+/* Every byte value, one at a time inside "QU?JD": the decoder's byte table
+ * must say what the alphabet says. */
+static void test_every_byte(void **state)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    flexsaml_b64_error err;
+    char in[6];
+    int c;
+    (void)state;
+    for (c = 1; c < 256; c++) {
+        const char *out;
+        snprintf(in, sizeof(in), "QU%cJD", c);
+        out = decode(in, &err);
+        if (strchr(b64, c)) {
+            assert_null(out);
+            assert_int_equal(err.status, FLEXSAML_B64_LENGTH);
+        } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            assert_string_equal(out, "ABC");
+        } else if (c == '=') {
+            assert_null(out);
+            assert_int_equal(err.status, FLEXSAML_B64_BAD_CHAR);
+            assert_true(err.after_pad);
+            assert_int_equal(err.offset, 3);
+        } else {
+            assert_null(out);
+            assert_int_equal(err.status, FLEXSAML_B64_BAD_CHAR);
+            assert_int_equal(err.offset, 2);
+            assert_int_equal((unsigned char)err.bad, c);
+        }
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -69,6 +102,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepts_strict_base64_with_whitespace),
         cmocka_unit_test(test_refuses_and_says_why),
+        cmocka_unit_test(test_every_byte),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,5 +1,6 @@
 /* Store keys (store_key.c): shape, scoping, and the spread of the first byte
  * that shmcb's sub-cache choice depends on. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -102,6 +103,55 @@ static void test_binary_first_byte_reaches_every_subcache(void **state)
     assert_int_equal(text_used, 94);
 }
 
+/* Each thread reuses its own digest context (store_key.c): threads making
+ * keys at once must get exactly the keys one thread makes alone. Threads
+ * only record; the checks run here, as cmocka's asserts are not thread-safe. */
+#define THREADS 4
+#define PER_THREAD 500
+
+typedef struct {
+    int n;
+    int failed;
+    unsigned char keys[PER_THREAD][FLEXSAML_STORE_KEY_LEN];
+} thread_job;
+
+static void *make_keys(void *arg)
+{
+    thread_job *job = arg;
+    char id[32];
+    int i;
+    for (i = 0; i < PER_THREAD; i++) {
+        snprintf(id, sizeof(id), "session-%d-%d", job->n, i);
+        if (!flexsaml_store_key(sha256, FLEXSAML_KEY_BINARY, 's', "h", id, job->keys[i]))
+            job->failed = 1;
+    }
+    return NULL;
+}
+
+static void test_threads_get_the_same_keys(void **state)
+{
+    static thread_job jobs[THREADS];
+    pthread_t t[THREADS];
+    unsigned char k[FLEXSAML_STORE_KEY_LEN];
+    char id[32];
+    int n, i;
+    (void)state;
+    for (n = 0; n < THREADS; n++) {
+        jobs[n].n = n;
+        assert_int_equal(pthread_create(&t[n], NULL, make_keys, &jobs[n]), 0);
+    }
+    for (n = 0; n < THREADS; n++)
+        assert_int_equal(pthread_join(t[n], NULL), 0);
+    for (n = 0; n < THREADS; n++) {
+        assert_false(jobs[n].failed);
+        for (i = 0; i < PER_THREAD; i++) {
+            snprintf(id, sizeof(id), "session-%d-%d", n, i);
+            key_of(FLEXSAML_KEY_BINARY, 's', "h", id, k);
+            assert_memory_equal(jobs[n].keys[i], k, FLEXSAML_STORE_KEY_LEN);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_scope_and_digest),
         cmocka_unit_test(test_text_keys_are_printable),
         cmocka_unit_test(test_binary_first_byte_reaches_every_subcache),
+        cmocka_unit_test(test_threads_get_the_same_keys),
     };
     int rc;
     sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
