@@ -6,11 +6,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "apr_fixture.h"
+
 #include <apr_general.h>
 
 #include "base64.h"
-
-static apr_pool_t *pool;
 
 static const char *decode(const char *in, flexsaml_b64_error *err)
 {
@@ -82,21 +82,6 @@ static void test_every_byte(void **state)
     }
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    return apr_pool_create(&pool, NULL);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -104,5 +89,5 @@ int main(void)
         cmocka_unit_test(test_refuses_and_says_why),
         cmocka_unit_test(test_every_byte),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "apr_fixture.h"
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_thread_proc.h>
@@ -18,8 +20,6 @@
 /* Lasso declares it in a header that also defines error() and friends. */
 void lasso_log(GLogLevelFlags level, const char *filename, int line, const char *function,
                const char *format, ...);
-
-static apr_pool_t *pool;
 
 /* What reached GLib's writer: where a message ends up once every handler let
  * it through (the test process has no other writer). */
@@ -156,16 +156,7 @@ static int group_setup(void **state)
     (void)state;
     g_log_set_writer_func(record, NULL, NULL);
     flexsaml_lasso_log_init();
-    apr_initialize();
-    return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return 0;
+    return apr_group_setup(state);
 }
 
 int main(void)
@@ -177,5 +168,5 @@ int main(void)
         cmocka_unit_test(test_handler_drops_inside_only),
         cmocka_unit_test(test_other_threads_keep_their_messages),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, apr_group_teardown);
 }

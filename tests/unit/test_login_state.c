@@ -7,13 +7,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "apr_fixture.h"
+
 #include <apr_general.h>
 #include <apr_strings.h>
 
 #include "login_state.h"
 #include "seal.h"
-
-static apr_pool_t *pool;
 
 #define PASS "correct horse battery staple"
 #define NOW apr_time_from_sec(1800000000)
@@ -238,21 +238,6 @@ static void test_size_cap(void **state)
     }
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,5 +250,5 @@ int main(void)
         cmocka_unit_test(test_passphrase_key_is_shared_and_separate),
         cmocka_unit_test(test_size_cap),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }
