@@ -8,13 +8,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "apr_fixture.h"
+
 #include <apr_general.h>
 #include <apr_strings.h>
 
 #include "flexsaml_sp.h"
 #include "logout.h"
-
-static apr_pool_t *pool;
 
 static const char *slurp(const char *name)
 {
@@ -94,11 +94,5 @@ int main(void)
         cmocka_unit_test(test_request_round_trip),
         cmocka_unit_test(test_response_and_tampering),
     };
-    int rc;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return rc;
+    return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }

@@ -7,13 +7,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "apr_fixture.h"
+
 #include <apr_general.h>
 #include <apr_strings.h>
 
 #include "flexsaml_sp.h"
 #include "saml_xml.h"
-
-static apr_pool_t *pool;
 
 static void test_datetime(void **state)
 {
@@ -143,11 +143,5 @@ int main(void)
         cmocka_unit_test(test_idp_fields),
         cmocka_unit_test(test_idp_key_forms),
     };
-    int rc;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return rc;
+    return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }

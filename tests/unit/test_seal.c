@@ -7,12 +7,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "apr_fixture.h"
+
 #include <apr_general.h>
 #include <apr_strings.h>
 
 #include "seal.h"
-
-static apr_pool_t *pool;
 
 static flexsaml_sealer *sealer(const char *a, const char *b)
 {
@@ -116,11 +116,5 @@ int main(void)
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_weak_passphrase_refused),
     };
-    int rc;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return rc;
+    return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "apr_fixture.h"
+
 #include <apr_general.h>
 #include <apr_strings.h>
 
@@ -21,8 +23,6 @@
 #include "secret.h"
 #include "file.h"
 #include "okta.h"
-
-static apr_pool_t *pool;
 
 /* Which merge rules a case checks: a field set only in the main server is
  * inherited, set only in the virtual host wins, set in both the virtual
@@ -462,11 +462,5 @@ int main(void)
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_okta_table),
     };
-    int rc;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_pool_destroy(pool);
-    apr_terminate();
-    return rc;
+    return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }
