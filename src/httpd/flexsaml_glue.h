@@ -29,8 +29,6 @@ struct flexsaml_runtime;
 
 /* ---- directives.c: the settings of a server (settings.h); hooks.c ---- */
 #include "settings.h"
-#include "file.h"
-#include "secret.h"
 
 typedef struct flexsaml_srv_cfg {
     /* What the directives say, as the core model has it: c->settings for

@@ -14,6 +14,8 @@
 
 #include "seal.h"
 #include "flexsaml_glue.h"
+#include "file.h"
+#include "secret.h"
 #include "hooks.h"
 #include "idp_source.h"
 #include "metrics.h"

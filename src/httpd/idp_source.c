@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "flexsaml_glue.h"
+#include "file.h"
 #include "runtime.h"
 #include "idp_source.h"
 #include "child_thread.h"

@@ -44,12 +44,6 @@ void flexsaml_runtime_set_sp(flexsaml_runtime *rt, apr_pool_t *p, flexsaml_sp *s
     atomic_store(&rt->idp_loaded, apr_time_now());
 }
 
-const flexsaml_sp *flexsaml_runtime_sp(flexsaml_runtime *rt)
-{
-    sp_slot *slot = flexsaml_swap_peek(&rt->sp);
-    return slot ? slot->sp : NULL;
-}
-
 static apr_status_t release(void *data)
 {
     sp_hold *h = data;

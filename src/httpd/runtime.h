@@ -39,8 +39,6 @@ void flexsaml_runtime_set_sp(flexsaml_runtime *rt, apr_pool_t *p, flexsaml_sp *s
 /* The SP this request uses: one atomic load on first use, then the same SP
  * for the rest of the request, however often it is asked for. */
 const flexsaml_sp *flexsaml_request_sp(request_rec *r, flexsaml_runtime *rt);
-/* The current SP, for code that runs outside a request (startup, refresh). */
-const flexsaml_sp *flexsaml_runtime_sp(flexsaml_runtime *rt);
 /* Swaps in an SP built in its own pool, then waits until no request holds
  * the one it replaces and destroys that one's pool (its Lasso server with
  * it). Called by one thread at a time (the child's refresh thread). */

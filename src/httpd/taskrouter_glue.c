@@ -14,6 +14,7 @@
 #include "apr_lib.h"
 
 #include "flexsaml_glue.h"
+#include "secret.h"
 #include "runtime.h"
 #include "taskrouter_glue.h"
 #include "taskrouter.h"
