@@ -27,6 +27,8 @@ static void flexsaml_register_hooks(apr_pool_t *p)
     ap_hook_quick_handler(flexsaml_endpoint_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "flex-role", AUTHZ_PROVIDER_VERSION,
                               &flexsaml_authz_role_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "flex-claim", AUTHZ_PROVIDER_VERSION,
+                              &flexsaml_authz_claim_provider, AP_AUTH_INTERNAL_PER_CONF);
     /* Before anything else reads the headers, on every request of the host. */
     ap_hook_post_read_request(flexsaml_strip_headers, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_insert_error_filter(flexsaml_authz_forbid, NULL, NULL, APR_HOOK_MIDDLE);

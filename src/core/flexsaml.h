@@ -30,6 +30,8 @@ typedef enum {
 typedef struct {
     /* lower-cased IdP value -> apr_array_header_t * of const char * roles */
     apr_hash_t *map;
+    /* FlexSAMLRoles: lower-case site role -> itself; NULL when none */
+    apr_hash_t *site;
     flexsaml_unknown_policy unknown;
 } flexsaml_role_policy;
 
@@ -48,6 +50,9 @@ int flexsaml_roles_parse(apr_pool_t *p, const apr_array_header_t *values,
 /* 1 for agent, admin, supervisor and wfo.<something>; 0 otherwise.
  * Case-insensitive. */
 int flexsaml_role_is_known(const char *role);
+
+/* 1 when role is known (above) or a site role declared in pol (may be NULL). */
+int flexsaml_role_is_declared(const flexsaml_role_policy *pol, const char *role);
 
 /* 1 when the set holds agent, admin or supervisor. */
 int flexsaml_roles_has_flex_role(const apr_array_header_t *set);

@@ -81,6 +81,24 @@ int flexsaml_role_is_known(const char *role)
     return known_lower(buf, n);
 }
 
+int flexsaml_role_is_declared(const flexsaml_role_policy *pol, const char *role)
+{
+    char buf[ROLE_MAX_ITEM + 1];
+    apr_size_t n;
+
+    if (flexsaml_role_is_known(role)) {
+        return 1;
+    }
+    if (role == NULL || pol == NULL || pol->site == NULL || (n = strlen(role)) > ROLE_MAX_ITEM) {
+        return 0;
+    }
+    for (apr_size_t i = 0; i < n; i++) {
+        buf[i] = ascii_lower((unsigned char)role[i]);
+    }
+    buf[n] = '\0';
+    return apr_hash_get(pol->site, buf, (apr_ssize_t)n) != NULL;
+}
+
 static char *escaped_for_log(apr_pool_t *p, const char *s, apr_size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -172,7 +190,9 @@ static void add_item(role_parse *rp, const char *s, apr_size_t n)
     }
     if (targets != NULL) {
         add_mapped(rp, targets);
-    } else if (known_lower(lc, n)) {
+    } else if (known_lower(lc, n) ||
+               (rp->pol != NULL && rp->pol->site != NULL &&
+                apr_hash_get(rp->pol->site, lc, (apr_ssize_t)n) != NULL)) {
         APR_ARRAY_PUSH(rp->set, const char *) = lc;
     } else {
         add_unknown(rp, lc, rp->pol != NULL && rp->pol->unknown == FLEXSAML_UNKNOWN_KEEP);

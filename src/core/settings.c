@@ -130,6 +130,10 @@ void flexsaml_settings_merge(apr_pool_t *p, flexsaml_settings *c, const flexsaml
     c->roles.map = add->roles.map && base->roles.map
                        ? apr_hash_overlay(p, add->roles.map, base->roles.map)
                        : PICK(roles.map);
+    c->roles.site = add->roles.site && base->roles.site
+                        ? apr_hash_overlay(p, add->roles.site, base->roles.site)
+                        : PICK(roles.site);
+    c->required_claims = PICK(required_claims);
     c->claims = PICK(claims);
     c->max_attr_bytes = PICK(max_attr_bytes);
     c->max_session_bytes = PICK(max_session_bytes);
@@ -185,6 +189,13 @@ void flexsaml_settings_apply_defaults(apr_pool_t *p, flexsaml_settings *c)
         c->roles.map = apr_hash_make(p);
     if (!c->claims)
         c->claims = flexsaml_claims_default(p);
+    if (!c->required_claims) {
+        c->required_claims = apr_array_make(p, 3, sizeof(const char *));
+        APR_ARRAY_PUSH(c->required_claims, const char *) = "full_name";
+        APR_ARRAY_PUSH(c->required_claims, const char *) = "email";
+        APR_ARRAY_PUSH(c->required_claims, const char *) =
+            c->claims->roles_attribute ? c->claims->roles_attribute : "roles";
+    }
     if (!c->max_attr_bytes)
         c->max_attr_bytes = DEFAULT_MAX_ATTR;
     if (!c->max_session_bytes)
@@ -195,10 +206,14 @@ void flexsaml_settings_apply_defaults(apr_pool_t *p, flexsaml_settings *c)
 void flexsaml_dir_settings_init(flexsaml_dir_settings *d)
 {
     d->pass_as = FLEXSAML_UNSET;
+    d->auth_optional = FLEXSAML_UNSET;
+    d->unauth = FLEXSAML_UNSET;
 }
 
 void flexsaml_dir_settings_merge(flexsaml_dir_settings *out, const flexsaml_dir_settings *base,
                                  const flexsaml_dir_settings *add)
 {
     out->pass_as = PICK_INT(pass_as);
+    out->auth_optional = PICK_INT(auth_optional);
+    out->unauth = PICK_INT(unauth);
 }

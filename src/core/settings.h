@@ -71,6 +71,7 @@ typedef struct {
     const char *user_attribute;          /* FlexSAMLUser; NULL = NameID */                         \
     apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *, or NULL */                           \
     apr_array_header_t *passphrases;     /* FlexSAMLCryptoPassphrase sources */                    \
+    apr_array_header_t *required_claims; /* FlexSAMLRequireClaims; empty: none */              \
     flexsaml_tr_settings taskrouter;
 
 /* One server's settings: FLEXSAML_UNSET or NULL where its directives are
@@ -80,8 +81,16 @@ typedef struct flexsaml_settings {
 } flexsaml_settings;
 
 /* What a directory section may set. */
+/* FlexSAMLUnauthenticated: what a directory answers a browser without a
+ * session. */
+#define FLEXSAML_UNAUTH_LOGIN 0
+#define FLEXSAML_UNAUTH_401 1
+#define FLEXSAML_UNAUTH_403 2
+
 typedef struct {
-    int pass_as; /* FLEXSAML_PASS_* or FLEXSAML_UNSET */
+    int pass_as;       /* FLEXSAML_PASS_* or FLEXSAML_UNSET */
+    int auth_optional; /* FlexSAMLAuth optional: 1, required: 0, or FLEXSAML_UNSET */
+    int unauth;        /* FLEXSAML_UNAUTH_* or FLEXSAML_UNSET */
 } flexsaml_dir_settings;
 
 /* ---- the directives ---- */
@@ -141,6 +150,14 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
       "keep, drop (default) or deny role values that are not Flex roles")                          \
     X(RequireFlexRole, FLAG, SERVER,                                                               \
       "Refuse a login without agent, admin or supervisor (default on)")                            \
+    X(Roles, ITERATE, SERVER,                                                                      \
+      "Site role names besides the Flex ones, for FlexSAMLRoleMap and Require flex-role")          \
+    X(RequireClaims, TAKE_ARGV, SERVER,                                                            \
+      "Attributes a login must carry (default full_name email roles), or none")                    \
+    X(Auth, TAKE1, SERVER_DIR,                                                                     \
+      "required (default) or optional: without a session, go on anonymously")                     \
+    X(Unauthenticated, TAKE1, SERVER_DIR,                                                          \
+      "What a request without a session gets: login (default), 401 or 403")                       \
     X(Claim, TAKE23, SERVER,                                                                       \
       "Exports a SAML attribute: FlexSAMLClaim <attribute> <VARIABLE> [indexed]")                  \
     X(ClaimSeparator, TAKE1, SERVER, "Joins the values of a multi-valued attribute (default ,)")   \

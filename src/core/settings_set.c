@@ -124,16 +124,97 @@ SETTER(RoleMap)
                "FlexSAMLRoleMap Flex-Supervisors supervisor";
     targets = apr_array_make(cx->p, argc - 1, sizeof(const char *));
     for (i = 1; i < argc; i++) {
-        if (!flexsaml_role_is_known(argv[i]))
+        if (!flexsaml_role_is_declared(&s->roles, argv[i]))
             return apr_psprintf(cx->p,
                                 "FlexSAMLRoleMap %s: \"%s\" is not a Flex role (agent, admin, "
-                                "supervisor) or a Flex Insights role (wfo.*)",
-                                argv[0], argv[i]);
+                                "supervisor), a Flex Insights role (wfo.<name>) or a site role; "
+                                "declare a site role first with FlexSAMLRoles %s",
+                                argv[0], argv[i], argv[i]);
         APR_ARRAY_PUSH(targets, const char *) = lower(cx->p, argv[i]);
     }
     if (!s->roles.map)
         s->roles.map = apr_hash_make(cx->p);
     apr_hash_set(s->roles.map, lower(cx->p, argv[0]), APR_HASH_KEY_STRING, targets);
+    return NULL;
+}
+
+/* A site role is matched exactly in `Require flex-role` and FLEX_ROLES:
+ * the same alphabet as the Flex Insights roles, so it needs no escaping. */
+SETTER(Roles)
+{
+    const char *c;
+    (void)argc;
+    for (c = argv[0]; *c; c++)
+        if (!(apr_isalnum(*c) || *c == '_' || *c == '-' || *c == '.'))
+            break;
+    if (!*argv[0] || *c || strlen(argv[0]) > 256)
+        return apr_psprintf(cx->p,
+                            "FlexSAMLRoles: \"%s\" is not a role name: use letters, digits, _, "
+                            "- and . only, and separate roles with spaces",
+                            argv[0]);
+    if (!strncasecmp(argv[0], "wfo.", 4))
+        return apr_psprintf(cx->p,
+                            "FlexSAMLRoles: \"%s\" is a Flex Insights role, known already; "
+                            "declare only the site's own roles",
+                            argv[0]);
+    if (!s->roles.site)
+        s->roles.site = apr_hash_make(cx->p);
+    apr_hash_set(s->roles.site, lower(cx->p, argv[0]), APR_HASH_KEY_STRING, "");
+    return NULL;
+}
+
+/* A list on one line replaces the default: an Okta app that is not shaped
+ * for Flex says `none` and is judged on its signature and NameID alone. */
+SETTER(RequireClaims)
+{
+    int i;
+    if (argc < 1)
+        return "FlexSAMLRequireClaims needs attribute names (e.g. full_name email roles) or none";
+    s->required_claims = apr_array_make(cx->p, argc, sizeof(const char *));
+    if (argc == 1 && !strcasecmp(argv[0], "none"))
+        return NULL;
+    for (i = 0; i < argc; i++) {
+        if (!strcasecmp(argv[i], "none"))
+            return "FlexSAMLRequireClaims: \"none\" stands alone; list attributes or say none";
+        if (!*argv[i] || strpbrk(argv[i], " ,\t\r\n"))
+            return apr_psprintf(cx->p,
+                                "FlexSAMLRequireClaims: \"%s\" is not an attribute name; "
+                                "separate names with spaces",
+                                argv[i]);
+        APR_ARRAY_PUSH(s->required_claims, const char *) = argv[i];
+    }
+    return NULL;
+}
+
+SETTER(Auth)
+{
+    static const char *const names[] = {"required", "optional", NULL};
+    int i;
+    const char *err = flexsaml_parse_enum(cx->p, NAME(Auth), argv[0], names, &i);
+    (void)argc;
+    (void)s;
+    if (err)
+        return err;
+    if (!cx->dir)
+        return "FlexSAMLAuth belongs in a <Location> or <Directory> section with AuthType FlexSAML";
+    cx->dir->auth_optional = i;
+    return NULL;
+}
+
+SETTER(Unauthenticated)
+{
+    static const char *const names[] = {"login", "401", "403", NULL};
+    static const int values[] = {FLEXSAML_UNAUTH_LOGIN, FLEXSAML_UNAUTH_401, FLEXSAML_UNAUTH_403};
+    int i;
+    const char *err = flexsaml_parse_enum(cx->p, NAME(Unauthenticated), argv[0], names, &i);
+    (void)argc;
+    (void)s;
+    if (err)
+        return err;
+    if (!cx->dir)
+        return "FlexSAMLUnauthenticated belongs in a <Location> or <Directory> section with "
+               "AuthType FlexSAML";
+    cx->dir->unauth = values[i];
     return NULL;
 }
 

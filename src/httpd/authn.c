@@ -133,6 +133,31 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
     return HTTP_MOVED_TEMPORARILY;
 }
 
+/* FlexSAMLAuth optional: the request goes on with an empty user, so `Require valid-user` passes and the page greets only those signed
+ * in. FlexSAMLUnauthenticated: an API path answers a bare status instead of
+ * a redirect to Okta it could not follow; XHR keeps its JSON 401 whatever
+ * the directory says, since scripts read its login_url. */
+static int no_session(request_rec *r, const flexsaml_dir_cfg *d)
+{
+    if (d->auth_optional == 1) {
+        r->user = (char *)""; /* httpd answers 500 to an OK without a user */
+        return OK;
+    }
+    if (d->unauth == FLEXSAML_UNAUTH_401 && !wants_json(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "flexsaml: no session for %s; FlexSAMLUnauthenticated 401", r->uri);
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return HTTP_UNAUTHORIZED;
+    }
+    if (d->unauth == FLEXSAML_UNAUTH_403 && !wants_json(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "flexsaml: no session for %s; FlexSAMLUnauthenticated 403", r->uri);
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return HTTP_FORBIDDEN;
+    }
+    return flexsaml_start_login(r, r->unparsed_uri);
+}
+
 int flexsaml_check_authn(request_rec *r)
 {
     const char *type = ap_auth_type(r);
@@ -155,7 +180,7 @@ int flexsaml_check_authn(request_rec *r)
     if (st->store_status != APR_SUCCESS)
         return flexsaml_store_unavailable(r, st->store_status, "read the session");
     if (!s)
-        return flexsaml_start_login(r, r->unparsed_uri);
+        return no_session(r, d);
     r->user = (char *)s->ident.name_id;
     if (c->user_attribute && strcmp(c->user_attribute, FLEXSAML_CLAIM_NAMEID) != 0) {
         const char *u = apr_table_get(s->ident.attributes, c->user_attribute);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http_core.h"
+#include "http_main.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "mod_auth.h"
@@ -26,6 +27,19 @@
     "1px 4px rgba(0,0,0,.12)}code{background:#eef;padding:.1rem .3rem}</style></head><body><main>"
 #define PAGE_TAIL "</main></body></html>\n"
 
+/* `Require flex-role wfo.*`: any Flex Insights role. */
+#define FLEXSAML_WFO_ANY "wfo.*"
+
+/* FlexSAMLRoles of this server and of the main server: at parse time no
+ * virtual host has been merged yet. */
+static int role_declared(cmd_parms *cmd, const char *role)
+{
+    if (flexsaml_role_is_declared(&flexsaml_srv(cmd->server)->settings.roles, role))
+        return 1;
+    return ap_server_conf && ap_server_conf != cmd->server &&
+           flexsaml_role_is_declared(&flexsaml_srv(ap_server_conf)->settings.roles, role);
+}
+
 static const char *parse_roles(cmd_parms *cmd, const char *line, const void **parsed)
 {
     apr_array_header_t *roles = apr_array_make(cmd->pool, 4, sizeof(const char *));
@@ -34,10 +48,22 @@ static const char *parse_roles(cmd_parms *cmd, const char *line, const void **pa
     while (*line && (w = ap_getword_white(cmd->pool, &line)) && *w) {
         char *role = apr_pstrdup(cmd->pool, w);
         ap_str_tolower(role);
-        if (!flexsaml_role_is_known(role))
+        if (strchr(role, ',')) {
+            char *spaced = apr_pstrdup(cmd->pool, w), *c;
+            for (c = spaced; *c; c++)
+                if (*c == ',')
+                    *c = ' ';
+            return apr_psprintf(cmd->pool,
+                                "Require flex-role %s: separate roles with spaces, not commas: "
+                                "Require flex-role %s",
+                                w, spaced);
+        }
+        if (strcmp(role, FLEXSAML_WFO_ANY) != 0 && !role_declared(cmd, role))
             return apr_psprintf(cmd->pool,
                                 "Require flex-role: \"%s\" is not a Flex role (agent, admin, "
-                                "supervisor) or a Flex Insights role (wfo.*); check the spelling",
+                                "supervisor), a Flex Insights role (wfo.<name>, or wfo.* for "
+                                "any) or a site role declared earlier with FlexSAMLRoles; check "
+                                "the spelling",
                                 w);
         APR_ARRAY_PUSH(roles, const char *) = role;
     }
@@ -80,7 +106,21 @@ void flexsaml_authz_forbid(request_rec *r)
     ap_custom_response(r, HTTP_UNAUTHORIZED, page);
 }
 
-static void set_denial(request_rec *r, const char *body)
+const char *flexsaml_authz_page(request_rec *r, const char *inner)
+{
+    return apr_pstrcat(r->pool, PAGE_HEAD, inner, PAGE_TAIL, NULL);
+}
+
+int flexsaml_authz_wants_json(request_rec *r)
+{
+    const char *xrw = apr_table_get(r->headers_in, "X-Requested-With");
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    return (xrw && !strcasecmp(xrw, "XMLHttpRequest")) ||
+           (accept && ap_strcasestr(accept, "application/json") &&
+            !ap_strcasestr(accept, "text/html"));
+}
+
+void flexsaml_authz_set_denial(request_rec *r, const char *body)
 {
     apr_table_setn(r->notes, "flexsaml-denied", body);
     ap_custom_response(r, HTTP_FORBIDDEN, body);
@@ -93,21 +133,17 @@ static void explain_denial(request_rec *r, const apr_array_header_t *want,
 {
     const char *need = flexsaml_roles_join(r->pool, want, ", ");
     const char *have = flexsaml_roles_join(r->pool, s->ident.roles, ", ");
-    const char *xrw = apr_table_get(r->headers_in, "X-Requested-With");
-    const char *accept = apr_table_get(r->headers_in, "Accept");
 
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "flexsaml: %s lacks a role for %s: needs one of [%s], has [%s]", r->user, r->uri,
                   need, have);
-    if ((xrw && !strcasecmp(xrw, "XMLHttpRequest")) ||
-        (accept && ap_strcasestr(accept, "application/json") &&
-         !ap_strcasestr(accept, "text/html"))) {
-        set_denial(r, apr_pstrcat(r->pool, "{\"error\":\"forbidden\",\"required_roles\":",
+    if (flexsaml_authz_wants_json(r)) {
+        flexsaml_authz_set_denial(r, apr_pstrcat(r->pool, "{\"error\":\"forbidden\",\"required_roles\":",
                                   json_list(r->pool, want),
                                   ",\"roles\":", json_list(r->pool, s->ident.roles), "}", NULL));
         return;
     }
-    set_denial(
+    flexsaml_authz_set_denial(
         r,
         apr_pstrcat(r->pool,
                     PAGE_HEAD "<h1>Access denied</h1><p>This page needs one of the roles <code>",
@@ -127,14 +163,24 @@ static authz_status check_roles(request_rec *r, const char *line, const void *pa
     int i;
 
     (void)line;
-    if (!r->user)
+    /* FlexSAMLAuth optional lets a request without a session through with
+     * an empty user: it has no roles to show. */
+    if (!r->user || !*r->user)
         return AUTHZ_DENIED_NO_USER;
     s = flexsaml_request_session(r);
     if (!s)
         return AUTHZ_DENIED;
-    for (i = 0; i < want->nelts; i++)
-        if (flexsaml_roles_contains(s->ident.roles, APR_ARRAY_IDX(want, i, const char *)))
+    for (i = 0; i < want->nelts; i++) {
+        const char *role = APR_ARRAY_IDX(want, i, const char *);
+        if (!strcmp(role, FLEXSAML_WFO_ANY)) {
+            int j;
+            for (j = 0; j < s->ident.roles->nelts; j++)
+                if (!strncmp(APR_ARRAY_IDX(s->ident.roles, j, const char *), "wfo.", 4))
+                    return AUTHZ_GRANTED;
+        } else if (flexsaml_roles_contains(s->ident.roles, role)) {
             return AUTHZ_GRANTED;
+        }
+    }
     explain_denial(r, want, s);
     return AUTHZ_DENIED;
 }

@@ -1,4 +1,4 @@
-/* Require flex-role (authz.c). */
+/* Require flex-role (authz.c) and Require flex-claim (authz_claim.c). */
 #ifndef FLEXSAML_AUTHZ_H
 #define FLEXSAML_AUTHZ_H
 
@@ -6,6 +6,14 @@
 #include "mod_auth.h"
 
 extern const authz_provider flexsaml_authz_role_provider;
+/* Require flex-claim (authz_claim.c). */
+extern const authz_provider flexsaml_authz_claim_provider;
+
+/* A denial's 403 page around inner HTML; whether the client asked for JSON;
+ * and the body that the 403 (or the 401 made a 403) will carry. */
+const char *flexsaml_authz_page(request_rec *r, const char *inner);
+int flexsaml_authz_wants_json(request_rec *r);
+void flexsaml_authz_set_denial(request_rec *r, const char *body);
 /* Answers a denial with a page (or JSON) that names the roles wanted. */
 void flexsaml_authz_forbid(request_rec *r);
 

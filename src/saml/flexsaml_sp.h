@@ -44,6 +44,9 @@ typedef struct {
     flexsaml_role_policy roles;
     const char *roles_attribute;
     const char *user_attribute; /* must be present when set (FlexSAMLUser) */
+    /* FlexSAMLRequireClaims: const char *; NULL means full_name, email and
+     * the roles attribute */
+    const apr_array_header_t *required_claims;
     apr_size_t max_attr_bytes;  /* per value */
     apr_size_t max_total_bytes; /* all attribute values together */
 } flexsaml_sp_policy;

@@ -440,9 +440,17 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
         return;
     }
     id->name_id = ad->name_id;
-    id->full_name = required_claim(p, ad, "full_name", res);
-    id->email = required_claim(p, ad, "email", res);
-    required_claim(p, ad, roles_attr, res);
+    id->full_name = apr_table_get(ad->attributes, "full_name");
+    id->email = apr_table_get(ad->attributes, "email");
+    if (sp->pol.required_claims) {
+        int i;
+        for (i = 0; i < sp->pol.required_claims->nelts && !res->reason; i++)
+            required_claim(p, ad, APR_ARRAY_IDX(sp->pol.required_claims, i, const char *), res);
+    } else {
+        required_claim(p, ad, "full_name", res);
+        required_claim(p, ad, "email", res);
+        required_claim(p, ad, roles_attr, res);
+    }
     if (sp->pol.user_attribute && strcmp(sp->pol.user_attribute, FLEXSAML_CLAIM_NAMEID) != 0)
         required_claim(p, ad, sp->pol.user_attribute, res);
     if (res->reason)

@@ -16,6 +16,7 @@ void flexsaml_sp_policy_from_settings(flexsaml_sp_policy *pol, const flexsaml_se
     pol->roles = c->roles;
     pol->roles_attribute = c->claims->roles_attribute;
     pol->user_attribute = c->user_attribute;
+    pol->required_claims = c->required_claims;
     pol->max_attr_bytes = c->max_attr_bytes;
     /* FlexSAMLMaxSessionBytes bounds a whole stored session; its attributes
      * may take half of it (README). */
