@@ -1,6 +1,7 @@
 """Five genuine Okta responses (../shared/okta-fixtures, see FIXTURES.md there)
 replayed against the module configured as the SP each was addressed to."""
 import base64
+import hashlib
 import os
 import re
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.skipif(not os.path.isdir(FIX),
                                 reason="../shared/okta-fixtures is absent (it exists only in CI)")
 
 
-def fixture_site(name, entity, acs_url, issuer, sso, cert):
+def fixture_site(name, entity, acs_url, issuer, sso, cert, extra=""):
     """An Apache that is the SP of a fixture: its ServerName and ACS path are
     the fixture's, so Destination and Recipient match."""
     host = re.match(r"(https?://[^/]+)(/.*)", acs_url)
@@ -27,8 +28,9 @@ FlexSAMLACSPath %s
 FlexSAMLIdPCertificateFile %s
 FlexSAMLIdPSSOURL %s
 FlexSAMLIdPIssuer %s
+%s
 </VirtualHost>
-""" % (host.group(1), entity.replace('"', '\\"'), host.group(2), cert, sso, issuer)
+""" % (host.group(1), entity.replace('"', '\\"'), host.group(2), cert, sso, issuer, extra)
     return harness.Apache(conf, name=name), host.group(2)
 
 
@@ -37,12 +39,13 @@ def post(apache, path, b64):
                          data={"SAMLResponse": b64}, allow_redirects=False)
 
 
-def gosaml2_2016():
+def gosaml2_2016(extra=""):
     d = os.path.join(FIX, "okta-gosaml2-2016")
     return fixture_site("okta1", '"123"', "http://localhost:8080/v1/_saml_callback",
                         "http://www.okta.com/exk659aytfMeNI49v0h7",
                         "https://dev-116807.oktapreview.com/app/scaleftdev116807_test_1/"
-                        "exk659aytfMeNI49v0h7/sso/saml", os.path.join(d, "idp-cert.pem")), d
+                        "exk659aytfMeNI49v0h7/sso/saml", os.path.join(d, "idp-cert.pem"),
+                        extra), d
 
 
 def test_okta_2016_verifies_then_lacks_flex_claims():
@@ -58,6 +61,55 @@ def test_okta_2016_verifies_then_lacks_flex_claims():
         log = apache.error_log()
         assert re.search(r"refused reason=missing_claim id=\S+: signatures verified; "
                          r"the assertion has no full_name attribute", log), log[-2000:]
+    finally:
+        apache.cleanup()
+
+
+PASSPHRASE = "fixture-passphrase-0123456789"
+
+
+def login_state_cookie(entity, host, request_id, expires):
+    """The login-state cookie the module would have set when it sent the
+    AuthnRequest this fixture answers: src/core/login_state.c sealed as
+    src/core/seal.c does, with the key FlexSAMLCryptoPassphrase derives."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    salt = b"mod_flexsaml/seal/v1"
+    master = hashlib.pbkdf2_hmac("sha256", PASSPHRASE.encode(), salt, 100000, 32)
+    key = HKDF(hashes.SHA256(), 32, salt, b"login-state").derive(master)
+    aad = "mod_flexsaml/login-state/v1|%s|%s|flexsaml_login" % (entity, host)
+    nonce = os.urandom(12)
+    plain = "L1\n%d %s /protected/env.cgi\n" % (expires, request_id)
+    sealed = b"F\x01" + hashlib.sha256(key).digest()[:4] + nonce + AESGCM(key).encrypt(
+        nonce, plain.encode(), aad.encode())
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+def test_okta_2016_signs_in_when_no_flex_claims_are_required():
+    """Genuine Okta fixture 1 has no Flex attributes (only username): it signs
+    in with FlexSAMLRequireClaims none and FlexSAMLRequireFlexRole off."""
+    (apache, path), d = gosaml2_2016("FlexSAMLRequireClaims none\nFlexSAMLRequireFlexRole off\n"
+                                     "FlexSAMLCryptoPassphrase file:conf/passphrase\n"
+                                     "<Location /protected>\nAuthType FlexSAML\n"
+                                     "Require valid-user\n</Location>")
+    b64 = base64.b64encode(open(os.path.join(d, "response.xml"), "rb").read()).decode()
+    apache.write("conf/passphrase", PASSPHRASE, 0o600)
+    apache.write("htdocs/protected/env.cgi", harness.ENV_CGI, 0o755)
+    apache.start(wrapper=("faketime", "-f", "@2016-07-25 23:20:29"), env={"TZ": "UTC"})
+    try:
+        state = login_state_cookie('"123"', "localhost:8080", "_15f66d2d-628b-4d9b-a99e-089d8da862e1",
+                                   1469489000)
+        r = requests.post("http://127.0.0.1:%d%s" % (apache.port, path),
+                          data={"SAMLResponse": b64}, allow_redirects=False,
+                          cookies={"flexsaml_login": state})
+        assert r.status_code == 303, (r.text, apache.error_log()[-1500:])
+        cookie = r.cookies.get("flexsaml_session")
+        r = requests.get("http://127.0.0.1:%d/protected/env.cgi" % apache.port,
+                         cookies={"flexsaml_session": cookie})
+        assert r.status_code == 200, r.text
+        assert "REMOTE_USER=russellhaering" in r.text
+        assert "FLEX_FULL_NAME" not in r.text
     finally:
         apache.cleanup()
 
