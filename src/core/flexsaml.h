@@ -30,9 +30,9 @@ typedef enum {
 typedef struct {
     /* lower-cased IdP value -> apr_array_header_t * of const char * roles */
     apr_hash_t *map;
-    /* FlexSAMLRoles: lower-case site role -> itself; NULL when none */
-    apr_hash_t *site;
     flexsaml_unknown_policy unknown;
+    /* FlexSAMLRoles: lower-case site role -> ""; NULL when none */
+    apr_hash_t *site;
 } flexsaml_role_policy;
 
 /* A role set is an apr_array_header_t of const char *, lower-case, sorted

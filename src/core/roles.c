@@ -190,9 +190,8 @@ static void add_item(role_parse *rp, const char *s, apr_size_t n)
     }
     if (targets != NULL) {
         add_mapped(rp, targets);
-    } else if (known_lower(lc, n) ||
-               (rp->pol != NULL && rp->pol->site != NULL &&
-                apr_hash_get(rp->pol->site, lc, (apr_ssize_t)n) != NULL)) {
+    } else if (known_lower(lc, n) || (rp->pol != NULL && rp->pol->site != NULL &&
+                                      apr_hash_get(rp->pol->site, lc, (apr_ssize_t)n) != NULL)) {
         APR_ARRAY_PUSH(rp->set, const char *) = lc;
     } else {
         add_unknown(rp, lc, rp->pol != NULL && rp->pol->unknown == FLEXSAML_UNKNOWN_KEEP);

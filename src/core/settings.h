@@ -71,7 +71,7 @@ typedef struct {
     const char *user_attribute;          /* FlexSAMLUser; NULL = NameID */                         \
     apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *, or NULL */                           \
     apr_array_header_t *passphrases;     /* FlexSAMLCryptoPassphrase sources */                    \
-    apr_array_header_t *required_claims; /* FlexSAMLRequireClaims; empty: none */              \
+    apr_array_header_t *required_claims; /* FlexSAMLRequireClaims; empty: none */                  \
     flexsaml_tr_settings taskrouter;
 
 /* One server's settings: FLEXSAML_UNSET or NULL where its directives are
@@ -155,9 +155,9 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
     X(RequireClaims, TAKE_ARGV, SERVER,                                                            \
       "Attributes a login must carry (default full_name email roles), or none")                    \
     X(Auth, TAKE1, SERVER_DIR,                                                                     \
-      "required (default) or optional: without a session, go on anonymously")                     \
+      "required (default) or optional: without a session, go on anonymously")                      \
     X(Unauthenticated, TAKE1, SERVER_DIR,                                                          \
-      "What a request without a session gets: login (default), 401 or 403")                       \
+      "What a request without a session gets: login (default), 401 or 403")                        \
     X(Claim, TAKE23, SERVER,                                                                       \
       "Exports a SAML attribute: FlexSAMLClaim <attribute> <VARIABLE> [indexed]")                  \
     X(ClaimSeparator, TAKE1, SERVER, "Joins the values of a multi-valued attribute (default ,)")   \

@@ -133,10 +133,10 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
     return HTTP_MOVED_TEMPORARILY;
 }
 
-/* FlexSAMLAuth optional: the request goes on with an empty user, so `Require valid-user` passes and the page greets only those signed
- * in. FlexSAMLUnauthenticated: an API path answers a bare status instead of
- * a redirect to Okta it could not follow; XHR keeps its JSON 401 whatever
- * the directory says, since scripts read its login_url. */
+/* FlexSAMLAuth optional: the request goes on with an empty user, so `Require valid-user` passes and
+ * the page greets only those signed in. FlexSAMLUnauthenticated: an API path answers a bare status
+ * instead of a redirect to Okta it could not follow; XHR keeps its JSON 401 whatever the directory
+ * says, since scripts read its login_url. */
 static int no_session(request_rec *r, const flexsaml_dir_cfg *d)
 {
     if (d->auth_optional == 1) {

@@ -138,9 +138,10 @@ static void explain_denial(request_rec *r, const apr_array_header_t *want,
                   "flexsaml: %s lacks a role for %s: needs one of [%s], has [%s]", r->user, r->uri,
                   need, have);
     if (flexsaml_authz_wants_json(r)) {
-        flexsaml_authz_set_denial(r, apr_pstrcat(r->pool, "{\"error\":\"forbidden\",\"required_roles\":",
-                                  json_list(r->pool, want),
-                                  ",\"roles\":", json_list(r->pool, s->ident.roles), "}", NULL));
+        flexsaml_authz_set_denial(
+            r, apr_pstrcat(r->pool,
+                           "{\"error\":\"forbidden\",\"required_roles\":", json_list(r->pool, want),
+                           ",\"roles\":", json_list(r->pool, s->ident.roles), "}", NULL));
         return;
     }
     flexsaml_authz_set_denial(

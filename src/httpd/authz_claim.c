@@ -100,8 +100,8 @@ static void explain(request_rec *r, const claim_rule *rule, const flexsaml_sessi
 {
     const char *rule_text = apr_pstrcat(r->pool, "Require flex-claim ", rule->line, NULL);
 
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "flexsaml: %s fails \"%s\" for %s: has %s",
-                  r->user, rule_text, r->uri, held ? held : "no such attribute");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "flexsaml: %s fails \"%s\" for %s: has %s", r->user,
+                  rule_text, r->uri, held ? held : "no such attribute");
     if (flexsaml_authz_wants_json(r)) {
         flexsaml_authz_set_denial(
             r, apr_pstrcat(r->pool, "{\"error\":\"forbidden\",\"required_claim\":",

@@ -305,7 +305,7 @@ static void test_item_cap(void **state)
 static void test_mapped_targets_normalized(void **state)
 {
     apr_pool_t *p = *state;
-    flexsaml_role_policy pol = {apr_hash_make(p), FLEXSAML_UNKNOWN_DROP};
+    flexsaml_role_policy pol = {apr_hash_make(p), FLEXSAML_UNKNOWN_DROP, NULL};
     apr_array_header_t *t = apr_array_make(p, 4, sizeof(const char *));
     const char *v[] = {"grp", NULL};
     apr_array_header_t *set;
@@ -337,10 +337,42 @@ static void test_is_known(void **state)
     }
 }
 
+/* FlexSAMLRoles: a declared site role is kept when the IdP sends it or a map
+ * targets it, and stays out of the Flex roles that FlexSAMLRequireFlexRole
+ * asks for. */
+static void test_site_roles(void **state)
+{
+    apr_pool_t *p = *state;
+    flexsaml_role_policy pol = {apr_hash_make(p), FLEXSAML_UNKNOWN_DROP, apr_hash_make(p)};
+    apr_array_header_t *t = apr_array_make(p, 1, sizeof(const char *));
+    const char *v[] = {"agent, TeamLead, manager", NULL};
+    const char *m[] = {"Team-Leads", NULL};
+    apr_array_header_t *set, *unknown;
+
+    apr_hash_set(pol.site, "teamlead", APR_HASH_KEY_STRING, "");
+    APR_ARRAY_PUSH(t, const char *) = "teamlead";
+    apr_hash_set(pol.map, "team-leads", APR_HASH_KEY_STRING, t);
+    assert_int_equal(flexsaml_roles_parse(p, vals(p, v), &pol, &set, &unknown), 1);
+    assert_string_equal(flexsaml_roles_join(p, set, ","), "agent,teamlead");
+    assert_string_equal(flexsaml_roles_join(p, unknown, ","), "manager");
+    assert_int_equal(flexsaml_roles_parse(p, vals(p, m), &pol, &set, NULL), 0);
+    assert_string_equal(flexsaml_roles_join(p, set, ","), "teamlead");
+    assert_false(flexsaml_roles_has_flex_role(set));
+
+    assert_true(flexsaml_role_is_declared(&pol, "TEAMLEAD"));
+    assert_true(flexsaml_role_is_declared(&pol, "agent"));
+    assert_true(flexsaml_role_is_declared(NULL, "wfo.x"));
+    assert_false(flexsaml_role_is_declared(&pol, "teamleads"));
+    assert_false(flexsaml_role_is_declared(NULL, "teamlead"));
+    assert_false(flexsaml_role_is_declared(&pol, NULL));
+    pol.site = NULL;
+    assert_false(flexsaml_role_is_declared(&pol, "teamlead"));
+}
+
 static apr_array_header_t *set_of(apr_pool_t *p, const char *joined)
 {
     const char *v[] = {joined, NULL};
-    flexsaml_role_policy pol = {NULL, FLEXSAML_UNKNOWN_KEEP};
+    flexsaml_role_policy pol = {NULL, FLEXSAML_UNKNOWN_KEEP, NULL};
     apr_array_header_t *set;
 
     flexsaml_roles_parse(p, vals(p, v), &pol, &set, NULL);
@@ -409,7 +441,7 @@ static void test_locale_independent(void **state)
                                          "fr_FR.ISO-8859-1", "tr_TR.ISO-8859-9"};
     apr_pool_t *p = *state;
     const char *v[] = {"\xc3\x84GENT,Agent", NULL};
-    flexsaml_role_policy pol = {NULL, FLEXSAML_UNKNOWN_KEEP};
+    flexsaml_role_policy pol = {NULL, FLEXSAML_UNKNOWN_KEEP, NULL};
     apr_array_header_t *set;
     const char *set_to = NULL;
 
@@ -439,6 +471,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_contains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_has_flex_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_site_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locale_independent, setup, teardown),
     };
     int rc;

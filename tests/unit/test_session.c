@@ -33,7 +33,7 @@ static int teardown(void **state)
 static apr_array_header_t *roles(apr_pool_t *p, const char *joined)
 {
     apr_array_header_t *v = apr_array_make(p, 1, sizeof(const char *));
-    flexsaml_role_policy pol = {NULL, FLEXSAML_UNKNOWN_KEEP};
+    flexsaml_role_policy pol = {NULL, FLEXSAML_UNKNOWN_KEEP, NULL};
     apr_array_header_t *set;
 
     APR_ARRAY_PUSH(v, const char *) = joined;

@@ -32,6 +32,9 @@
 #define OVERRIDE 2
 #define REPLACE 4
 #define ALL (INHERIT | OVERRIDE | REPLACE)
+/* Only in a directory section: checked by its own test, not by the server
+ * merge rules. */
+#define DIR_ONLY 8
 
 typedef struct {
     const char *name;
@@ -67,6 +70,10 @@ static const sample samples[] = {
     {"FlexSAMLRoleMap", "Flex-A agent", "Flex-B admin", INHERIT | OVERRIDE, NULL},
     {"FlexSAMLUnknownRoles", "keep", "deny", ALL, NULL},
     {"FlexSAMLRequireFlexRole", "off", "on", ALL, NULL},
+    {"FlexSAMLRoles", "teamlead", "qa coach", INHERIT | OVERRIDE, NULL},
+    {"FlexSAMLRequireClaims", "none", "email department", ALL, NULL},
+    {"FlexSAMLAuth", "optional", "required", DIR_ONLY, NULL},
+    {"FlexSAMLUnauthenticated", "401", "403", DIR_ONLY, NULL},
     {"FlexSAMLClaim", "dept DEPT", "cost COST indexed", ALL, NULL},
     {"FlexSAMLClaimSeparator", ";", "|", ALL, NULL},
     {"FlexSAMLUser", "email", "login", ALL, NULL},
@@ -170,6 +177,8 @@ static void test_merge_keeps_every_field(void **state)
     for (d = flexsaml_directives; d->name; d++) {
         const sample *c = sample_of(d->name);
         flexsaml_settings fresh, a, b;
+        if (c->rules & DIR_ONLY)
+            continue;
         make(&fresh, c, NULL);
         make(&a, c, c->a);
         make(&b, c, c->b);
@@ -197,6 +206,63 @@ static void test_role_maps_add_up(void **state)
     flexsaml_settings_merge(pool, &m, &a, &b);
     assert_non_null(apr_hash_get(m.roles.map, "flex-a", APR_HASH_KEY_STRING));
     assert_non_null(apr_hash_get(m.roles.map, "flex-b", APR_HASH_KEY_STRING));
+}
+
+static void has(const char *got, const char *words);
+
+static void test_site_roles_add_up_and_feed_the_map(void **state)
+{
+    flexsaml_settings a, b, m;
+    (void)state;
+    flexsaml_settings_init(&a);
+    flexsaml_settings_init(&b);
+    has(set(&a, NULL, "FlexSAMLRoleMap", "Leads teamlead"), "FlexSAMLRoles teamlead");
+    assert_null(set(&a, NULL, "FlexSAMLRoles", "TeamLead"));
+    assert_null(set(&a, NULL, "FlexSAMLRoleMap", "Leads teamlead"));
+    assert_null(set(&b, NULL, "FlexSAMLRoles", "qa"));
+    flexsaml_settings_merge(pool, &m, &a, &b);
+    assert_true(flexsaml_role_is_declared(&m.roles, "teamlead"));
+    assert_true(flexsaml_role_is_declared(&m.roles, "QA"));
+    has(set(&a, NULL, "FlexSAMLRoles", "lead,qa"), "separate roles with spaces");
+    has(set(&a, NULL, "FlexSAMLRoles", "wfo.x"), "Flex Insights role, known already");
+}
+
+static void test_require_claims(void **state)
+{
+    flexsaml_settings s;
+    (void)state;
+    flexsaml_settings_init(&s);
+    flexsaml_settings_apply_defaults(pool, &s);
+    assert_int_equal(s.required_claims->nelts, 3);
+    assert_string_equal(APR_ARRAY_IDX(s.required_claims, 2, const char *), "roles");
+    flexsaml_settings_init(&s);
+    assert_null(set(&s, NULL, "FlexSAMLRequireClaims", "None"));
+    flexsaml_settings_apply_defaults(pool, &s);
+    assert_int_equal(s.required_claims->nelts, 0);
+    has(set(&s, NULL, "FlexSAMLRequireClaims", "email none"), "\"none\" stands alone");
+    has(set(&s, NULL, "FlexSAMLRequireClaims", "email,roles"), "separate names with spaces");
+}
+
+static void test_auth_and_unauthenticated_per_directory(void **state)
+{
+    flexsaml_settings s;
+    flexsaml_dir_settings base, add, m;
+    (void)state;
+    flexsaml_settings_init(&s);
+    flexsaml_dir_settings_init(&base);
+    flexsaml_dir_settings_init(&add);
+    has(set(&s, NULL, "FlexSAMLAuth", "optional"), "belongs in a <Location>");
+    has(set(&s, NULL, "FlexSAMLUnauthenticated", "401"), "belongs in a <Location>");
+    has(set(&s, &add, "FlexSAMLAuth", "maybe"), "FlexSAMLAuth must be required or optional");
+    has(set(&s, &add, "FlexSAMLUnauthenticated", "404"), "must be login, 401 or 403");
+    assert_null(set(&s, &add, "FlexSAMLAuth", "optional"));
+    assert_null(set(&s, &base, "FlexSAMLUnauthenticated", "403"));
+    flexsaml_dir_settings_merge(&m, &base, &add);
+    assert_int_equal(m.auth_optional, 1);
+    assert_int_equal(m.unauth, FLEXSAML_UNAUTH_403);
+    assert_null(set(&s, &add, "FlexSAMLUnauthenticated", "login"));
+    flexsaml_dir_settings_merge(&m, &base, &add);
+    assert_int_equal(m.unauth, FLEXSAML_UNAUTH_LOGIN);
 }
 
 static void test_idp_is_one_unit(void **state)
@@ -451,6 +517,9 @@ int main(void)
         cmocka_unit_test(test_every_directive_has_a_case),
         cmocka_unit_test(test_merge_keeps_every_field),
         cmocka_unit_test(test_role_maps_add_up),
+        cmocka_unit_test(test_site_roles_add_up_and_feed_the_map),
+        cmocka_unit_test(test_require_claims),
+        cmocka_unit_test(test_auth_and_unauthenticated_per_directory),
         cmocka_unit_test(test_idp_is_one_unit),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_pass_claims_as_per_directory),
