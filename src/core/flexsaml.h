@@ -89,6 +89,9 @@ typedef struct {
     const char *sp_entity_id; /* the session is valid only for this SP */
     apr_time_t created;
     apr_time_t expires;
+    /* Last request seen, to the precision FlexSAMLSessionIdleTimeout needs
+     * (a tenth of it); created until then. */
+    apr_time_t last_used;
     flexsaml_identity ident;
 } flexsaml_session;
 

@@ -4,7 +4,7 @@
  *
  * Wire format (all integers big-endian):
  *   "FS" version(1)
- *   created(u64) expires(u64)
+ *   created(u64) expires(u64) [version 2: last_used(u64)]
  *   6 strings: sp_entity_id name_id full_name email image_url session_index
  *   nroles(u32)  nroles strings
  *   nattrs(u32)  nattrs (name, value) string pairs, in table order
@@ -21,7 +21,9 @@
 
 #define SESSION_MAGIC0 'F'
 #define SESSION_MAGIC1 'S'
-#define SESSION_VERSION 1
+/* Version 1 records (no last_used) still decode, so that sessions stored
+ * before an upgrade stay open. */
+#define SESSION_VERSION 2
 #define STR_NULL 0xffffffffu
 #define MAX_VALUE (64 * 1024)
 #define MAX_TOTAL (1024 * 1024)
@@ -146,6 +148,7 @@ static void put_session(writer *w, const flexsaml_session *s)
     put_bytes(w, head, sizeof(head));
     put_u64(w, (apr_uint64_t)s->created);
     put_u64(w, (apr_uint64_t)s->expires);
+    put_u64(w, (apr_uint64_t)(s->last_used ? s->last_used : s->created));
     put_str(w, s->sp_entity_id);
     put_str(w, id->name_id);
     put_str(w, id->full_name);
@@ -297,16 +300,20 @@ flexsaml_session *flexsaml_session_decode(apr_pool_t *p, const char *buf, apr_si
     flexsaml_session *s;
     flexsaml_identity *id;
 
+    int version;
+
     if (buf == NULL || len < 3 || len > MAX_TOTAL || r.p[0] != SESSION_MAGIC0 ||
-        r.p[1] != SESSION_MAGIC1 || r.p[2] != SESSION_VERSION) {
+        r.p[1] != SESSION_MAGIC1 || (r.p[2] != 1 && r.p[2] != SESSION_VERSION)) {
         return NULL;
     }
+    version = r.p[2];
     r.p += 3;
     r.left -= 3;
     s = apr_pcalloc(p, sizeof(*s));
     id = &s->ident;
     s->created = (apr_time_t)get_u64(&r);
     s->expires = (apr_time_t)get_u64(&r);
+    s->last_used = version >= 2 ? (apr_time_t)get_u64(&r) : s->created;
     s->sp_entity_id = get_str(p, &r, 1);
     id->name_id = get_str(p, &r, 1);
     id->full_name = get_str(p, &r, 1);

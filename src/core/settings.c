@@ -73,6 +73,7 @@ void flexsaml_settings_init(flexsaml_settings *s)
     s->clock_skew = FLEXSAML_UNSET;
     s->request_ttl = FLEXSAML_UNSET;
     s->session_lifetime = FLEXSAML_UNSET;
+    s->session_idle_timeout = FLEXSAML_UNSET;
     s->idp_metadata_refresh = FLEXSAML_UNSET;
     s->cert_expiry_warning = FLEXSAML_UNSET;
     s->max_body = FLEXSAML_UNSET;
@@ -117,6 +118,7 @@ void flexsaml_settings_merge(apr_pool_t *p, flexsaml_settings *c, const flexsaml
     c->request_ttl = PICK_INT(request_ttl);
     c->cache_spec = PICK(cache_spec);
     c->session_lifetime = PICK_INT(session_lifetime);
+    c->session_idle_timeout = PICK_INT(session_idle_timeout);
     c->idp_metadata_refresh = PICK_INT(idp_metadata_refresh);
     c->cert_expiry_warning = PICK_INT(cert_expiry_warning);
     c->cookie_name = PICK(cookie_name);
@@ -169,6 +171,8 @@ void flexsaml_settings_apply_defaults(apr_pool_t *p, flexsaml_settings *c)
         c->cache_spec = "lmdb"; /* in DefaultRuntimeDir: src/httpd/store_lmdb.c */
     if (c->session_lifetime == FLEXSAML_UNSET)
         c->session_lifetime = DEFAULT_LIFETIME;
+    if (c->session_idle_timeout == FLEXSAML_UNSET)
+        c->session_idle_timeout = 0;
     if (c->idp_metadata_refresh == FLEXSAML_UNSET)
         c->idp_metadata_refresh = DEFAULT_METADATA_REFRESH;
     if (c->cert_expiry_warning == FLEXSAML_UNSET)

@@ -68,10 +68,11 @@ typedef struct {
     flexsaml_claims_conf *claims;                                                                  \
     apr_size_t max_attr_bytes;                                                                     \
     apr_size_t max_session_bytes;                                                                  \
-    const char *user_attribute;          /* FlexSAMLUser; NULL = NameID */                         \
-    apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *, or NULL */                           \
-    apr_array_header_t *passphrases;     /* FlexSAMLCryptoPassphrase sources */                    \
-    apr_array_header_t *required_claims; /* FlexSAMLRequireClaims; empty: none */                  \
+    const char *user_attribute;               /* FlexSAMLUser; NULL = NameID */                    \
+    apr_array_header_t *trusted_proxies;      /* apr_ipsubnet_t *, or NULL */                      \
+    apr_array_header_t *passphrases;          /* FlexSAMLCryptoPassphrase sources */               \
+    apr_array_header_t *required_claims;      /* FlexSAMLRequireClaims; empty: none */             \
+    apr_interval_time_t session_idle_timeout; /* 0: off */                                         \
     flexsaml_tr_settings taskrouter;
 
 /* One server's settings: FLEXSAML_UNSET or NULL where its directives are
@@ -136,6 +137,8 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
       "shmcb[:path(size)], redis:host:port, memcache:host:port, dbm:path")                         \
     X(SessionLifetime, TAKE1, SERVER,                                                              \
       "Session lifetime (default 8h), capped by SessionNotOnOrAfter")                              \
+    X(SessionIdleTimeout, TAKE1, SERVER,                                                           \
+      "A session unused for this long ends (default off), for shared desks")                       \
     X(CookieName, TAKE1, SERVER, "Name of the session cookie (default flexsaml_session)")          \
     X(RequestLifetime, TAKE1, SERVER,                                                              \
       "How long a started sign-in may take, in its login-state cookie (default 10m)")              \

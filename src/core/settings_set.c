@@ -63,6 +63,19 @@ SET_SIZE(MaxAttributeBytes, max_attr_bytes, apr_size_t)
 SET_SIZE(MaxSessionBytes, max_session_bytes, apr_size_t)
 SET_STRING(User, user_attribute)
 
+/* Use is recorded at most every tenth of it: a timeout under 10 seconds
+ * would write the store on nearly every request. */
+SETTER(SessionIdleTimeout)
+{
+    (void)argc;
+    if (!strcasecmp(argv[0], "off")) {
+        s->session_idle_timeout = 0;
+        return NULL;
+    }
+    return flexsaml_parse_duration(cx->p, NAME(SessionIdleTimeout), argv[0], apr_time_from_sec(10),
+                                   LONGEST, &s->session_idle_timeout);
+}
+
 SETTER(ClockSkew)
 {
     apr_interval_time_t v;

@@ -41,6 +41,41 @@ static request_state *state_of(request_rec *r)
     return st;
 }
 
+/* FlexSAMLSessionIdleTimeout: a desk left signed in ends its session. Use
+ * is written back at most once per tenth of the timeout, so a session
+ * costs a store write every few minutes, not on every request; the idle
+ * end is therefore exact to that tenth. Returns 0 when the session ended. */
+static int still_in_use(request_rec *r, const flexsaml_srv_cfg *c, const char *id,
+                        flexsaml_session *s)
+{
+    apr_time_t now = apr_time_now(), idle = now - s->last_used;
+    const char *buf;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (idle >= c->session_idle_timeout) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "flexsaml: the session of %s ended: unused for %" APR_TIME_T_FMT
+                      "s, past FlexSAMLSessionIdleTimeout %" APR_TIME_T_FMT "s",
+                      s->ident.name_id, apr_time_sec(idle), apr_time_sec(c->session_idle_timeout));
+        flexsaml_store_remove(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, id);
+        return 0;
+    }
+    if (idle < c->session_idle_timeout / 10)
+        return 1;
+    s->last_used = now;
+    buf = flexsaml_session_encode(r->pool, s, &len);
+    rv = buf ? flexsaml_store_put(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION,
+                                  id, s->expires, buf, len)
+             : APR_EGENERAL;
+    /* The request itself is fine: at worst the session ends a tenth early. */
+    if (rv != APR_SUCCESS)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      "flexsaml: could not record the use of a session for "
+                      "FlexSAMLSessionIdleTimeout");
+    return 1;
+}
+
 static flexsaml_session *lookup(request_rec *r, const flexsaml_srv_cfg *c, apr_status_t *status)
 {
     const char *id, *val;
@@ -67,6 +102,8 @@ static flexsaml_session *lookup(request_rec *r, const flexsaml_srv_cfg *c, apr_s
     /* Bound to the SP that created it: a cookie from another virtual host
      * sharing the store opens nothing here. */
     if (strcmp(s->sp_entity_id, c->sp_entity_id) != 0 || s->expires <= apr_time_now())
+        return NULL;
+    if (c->session_idle_timeout > 0 && !still_in_use(r, c, id, s))
         return NULL;
     return s;
 }

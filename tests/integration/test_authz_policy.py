@@ -3,6 +3,7 @@ flex-claim`, `FlexSAMLAuth optional`, `FlexSAMLUnauthenticated` and
 `FlexSAMLRequireClaims`, each against a real httpd, as a matrix of rules and
 people."""
 import re
+import time
 
 import pytest
 import requests
@@ -253,3 +254,38 @@ def test_configtest_refuses(keys, extra, require, needle):
 def test_configtest_accepts(keys, extra, require):
     res = configtest(keys, extra, loc(require) if require else "")
     assert res.returncode == 0, res.stderr
+
+
+# ---- FlexSAMLSessionIdleTimeout ----
+
+@pytest.fixture(scope="module")
+def idle(keys):
+    """A 10 s idle timeout on a clock that runs ten times faster (faketime):
+    a second of test is ten seconds for the module."""
+    s = Site(keys, "FlexSAMLSessionIdleTimeout 10s\n", name="idle")
+    s.idp.start()
+    s.apache.start(wrapper=("faketime", "-f", "+0 x10"))
+    yield s
+    s.stop()
+
+
+def test_idle_session_ends_and_used_one_stays(idle):
+    used, left = requests.Session(), requests.Session()
+    assert idle.post(idle.response(), session=used).status_code == 303
+    assert idle.post(idle.response(user="alice"), session=left).status_code == 303
+    start = time.monotonic()
+    while time.monotonic() - start < 2.0:  # 20 s of module time, used every ~3 s
+        r = used.get(idle.base + "/protected/env.cgi", allow_redirects=False)
+        assert r.status_code == 200, "a session in use ended"
+        time.sleep(0.3)
+    mark = len(idle.apache.error_log())
+    r = left.get(idle.base + "/protected/", allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"].startswith(idle.idp.sso_url)
+    assert re.search(r"the session of alice.agent@example.com ended: unused for \d+s, past "
+                     r"FlexSAMLSessionIdleTimeout 10s", idle.apache.log_since(mark))
+    # once ended, it stays ended
+    r = left.get(idle.base + "/protected/", allow_redirects=False)
+    assert r.status_code == 302
+    time.sleep(1.2)
+    r = used.get(idle.base + "/protected/", allow_redirects=False)
+    assert r.status_code == 302

@@ -251,13 +251,49 @@ static void test_trailing_garbage_and_version(void **state)
     memcpy(more, buf, len);
     more[len] = '\0';
     assert_null(flexsaml_session_decode(p, more, len + 1));
-    copy[2] = 2;
+    copy[2] = 3;
     assert_null(flexsaml_session_decode(p, copy, len));
+    copy[2] = 0;
+    assert_null(flexsaml_session_decode(p, copy, len));
+    /* Version 2 bytes read as version 1 have 8 bytes too many. */
     copy[2] = 1;
+    assert_null(flexsaml_session_decode(p, copy, len));
+    copy[2] = 2;
     copy[0] = 'f';
     assert_null(flexsaml_session_decode(p, copy, len));
     copy[0] = 'F';
     assert_non_null(flexsaml_session_decode(p, copy, len));
+}
+
+/* A session stored before FlexSAMLSessionIdleTimeout (version 1, without
+ * last_used) still opens, as used when it was created; a version 2 one
+ * keeps its last use. */
+static void test_version_1_and_last_used(void **state)
+{
+    apr_pool_t *p = *state;
+    flexsaml_session *s = sample(p), *back;
+    apr_size_t len;
+    const char *buf;
+    char *v1;
+
+    s->last_used = s->created + apr_time_from_sec(90);
+    buf = flexsaml_session_encode(p, s, &len);
+    back = flexsaml_session_decode(p, buf, len);
+    assert_non_null(back);
+    assert_true(back->last_used == s->last_used);
+    /* Version 1: the same bytes without the 8 of last_used after expires. */
+    v1 = apr_palloc(p, len - 8);
+    memcpy(v1, buf, 3 + 16);
+    memcpy(v1 + 19, buf + 27, len - 27);
+    v1[2] = 1;
+    back = flexsaml_session_decode(p, v1, len - 8);
+    assert_non_null(back);
+    assert_true(back->last_used == s->created);
+    assert_string_equal(back->ident.name_id, s->ident.name_id);
+    /* Never set: created stands for it. */
+    s->last_used = 0;
+    buf = flexsaml_session_encode(p, s, &len);
+    assert_true(flexsaml_session_decode(p, buf, len)->last_used == s->created);
 }
 
 static void test_bit_flips(void **state)
@@ -518,6 +554,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_1_and_last_used, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_all_null_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_attributes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encode_limits, setup, teardown),

@@ -61,6 +61,7 @@ static const sample samples[] = {
     {"FlexSAMLClockSkew", "10", "2m", ALL, NULL},
     {"FlexSAMLSessionCache", "redis:a:6379", "dbm:/b", ALL, NULL},
     {"FlexSAMLSessionLifetime", "1h", "2d", ALL, NULL},
+    {"FlexSAMLSessionIdleTimeout", "15m", "off", ALL, NULL},
     {"FlexSAMLCookieName", "a", "b", ALL, NULL},
     {"FlexSAMLRequestLifetime", "1m", "5m", ALL, NULL},
     {"FlexSAMLRedirectDomains", "a.example.com", ".b.example.com", ALL, NULL},
