@@ -77,6 +77,10 @@ typedef struct {
      * per AttributeValue, in document order. */
     apr_table_t *attributes;
     const char *session_index; /* may be NULL */
+    /* The assertion's AuthnInstant (0 when absent) and AuthnContextClassRef
+     * (NULL when absent): how and when the IdP last checked the person. */
+    apr_time_t authn_instant;
+    const char *authn_context;
 } flexsaml_identity;
 
 /* ------------------------------------------------------------------ */

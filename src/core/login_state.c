@@ -7,6 +7,9 @@
  *
  * Plaintext: "L1\n", then one line per state, oldest first:
  *   <expiry, seconds since the epoch> ' ' <request id> ' ' <return URL> '\n'
+ * A step-up login's first field is "<expiry>,<authn_after seconds>,<contexts>"
+ * (contexts comma-joined, may be empty); plain lines stay as they were, so
+ * a cookie written before step-ups existed still opens.
  * The decoder is strict even though only this module can seal: a value that
  * opens but does not parse is refused as a whole.
  */
@@ -23,8 +26,9 @@
 /* Sealed bytes of the largest state list, plus slack: anything larger in a
  * cookie was not written by this module. */
 #define MAX_PLAIN                                                                                  \
-    (sizeof(MAGIC) + FLEXSAML_LOGIN_STATES_MAX *                                                   \
-                         (20 + FLEXSAML_LOGIN_STATE_MAX_ID + FLEXSAML_LOGIN_STATE_MAX_URL + 3))
+    (sizeof(MAGIC) +                                                                               \
+     FLEXSAML_LOGIN_STATES_MAX * (20 + 22 + FLEXSAML_LOGIN_STATE_MAX_CONTEXTS +                    \
+                                  FLEXSAML_LOGIN_STATE_MAX_ID + FLEXSAML_LOGIN_STATE_MAX_URL + 3))
 #define MAX_COOKIE_CHARS (((MAX_PLAIN + 64) * 4) / 3 + 4)
 
 const char *flexsaml_login_state_aad(apr_pool_t *p, const char *sp_entity_id, const char *host,
@@ -49,16 +53,46 @@ static int id_ok(const char *id)
     return id && *id && printable(id, FLEXSAML_LOGIN_STATE_MAX_ID, 0);
 }
 
-/* One line "<expiry> <id> <url>" without its newline; 0 if it is not one. */
+static int contexts_ok(const char *c)
+{
+    return !c || printable(c, FLEXSAML_LOGIN_STATE_MAX_CONTEXTS, 0);
+}
+
+/* "<authn_after>,<contexts>" after an expiry's comma. */
+static int parse_step_up(apr_pool_t *p, char *v, flexsaml_login_state *st)
+{
+    char *comma = strchr(v, ','), *end;
+    long long secs;
+
+    if (!comma || comma == v || comma - v > 12 || (v[0] == '0' && comma - v > 1))
+        return 0;
+    *comma = '\0';
+    secs = strtoll(v, &end, 10);
+    if (*end || secs < 0 || !contexts_ok(comma + 1))
+        return 0;
+    st->authn_after = apr_time_from_sec((apr_time_t)secs);
+    st->contexts = *(comma + 1) ? apr_pstrdup(p, comma + 1) : NULL;
+    return 1;
+}
+
+/* One line "<expiry>[,<step-up>] <id> <url>" without its newline; 0 if it
+ * is not one. */
 static int parse_line(apr_pool_t *p, char *line, flexsaml_login_state *st)
 {
-    char *sp1, *sp2, *end;
+    char *sp1, *sp2, *end, *comma;
     long long secs;
 
     if (!(sp1 = strchr(line, ' ')) || !(sp2 = strchr(sp1 + 1, ' ')))
         return 0;
     *sp1 = *sp2 = '\0';
-    if (line[0] < '1' || line[0] > '9' || sp1 - line > 12)
+    st->authn_after = 0;
+    st->contexts = NULL;
+    if ((comma = strchr(line, ',')) != NULL) {
+        *comma = '\0';
+        if (!parse_step_up(p, comma + 1, st))
+            return 0;
+    }
+    if (line[0] < '1' || line[0] > '9' || strlen(line) > 12)
         return 0;
     secs = strtoll(line, &end, 10);
     if (*end || secs <= 0)
@@ -148,7 +182,8 @@ int flexsaml_login_state_add(apr_pool_t *p, apr_array_header_t *states,
     flexsaml_login_state *n;
     int i;
 
-    if (!id_ok(st->request_id) || st->expires <= 0)
+    if (!id_ok(st->request_id) || st->expires <= 0 || st->authn_after < 0 ||
+        !contexts_ok(st->contexts))
         return 0;
     for (i = states->nelts - 1; i >= 0; i--)
         if (APR_ARRAY_IDX(states, i, flexsaml_login_state).expires <= now)
@@ -161,6 +196,8 @@ int flexsaml_login_state_add(apr_pool_t *p, apr_array_header_t *states,
                        ? apr_pstrdup(p, st->return_to)
                        : "";
     n->expires = st->expires;
+    n->authn_after = st->authn_after;
+    n->contexts = st->contexts && *st->contexts ? apr_pstrdup(p, st->contexts) : NULL;
     return 1;
 }
 
@@ -175,8 +212,13 @@ const char *flexsaml_login_state_encode(apr_pool_t *p, const flexsaml_sealer *s,
     APR_ARRAY_PUSH(parts, const char *) = MAGIC;
     for (i = 0; i < states->nelts; i++) {
         const flexsaml_login_state *st = &APR_ARRAY_IDX(states, i, flexsaml_login_state);
+        const char *step_up =
+            st->authn_after > 0 || st->contexts
+                ? apr_psprintf(p, ",%" APR_TIME_T_FMT ",%s", apr_time_sec(st->authn_after),
+                               st->contexts ? st->contexts : "")
+                : "";
         APR_ARRAY_PUSH(parts, const char *) =
-            apr_psprintf(p, "%" APR_TIME_T_FMT " %s %s\n", apr_time_sec(st->expires),
+            apr_psprintf(p, "%" APR_TIME_T_FMT "%s %s %s\n", apr_time_sec(st->expires), step_up,
                          st->request_id, st->return_to);
     }
     plain = apr_array_pstrcat(p, parts, 0);

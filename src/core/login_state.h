@@ -20,11 +20,20 @@
 /* A longer return URL is not kept: the login lands on FlexSAMLDefaultURL.
  * With the other caps the cookie stays under 2.7 KB of base64. */
 #define FLEXSAML_LOGIN_STATE_MAX_URL 400
+/* FlexSAMLAuthnContextClassRef of a step-up, comma-joined; the setter
+ * keeps a directory's list under it. */
+#define FLEXSAML_LOGIN_STATE_MAX_CONTEXTS 256
 
 typedef struct {
     const char *request_id;
     const char *return_to; /* "" when the URL did not fit */
     apr_time_t expires;
+    /* A step-up (FlexSAMLMaxAuthAge, FlexSAMLAuthnContextClassRef): the
+     * answer's AuthnInstant must not be before authn_after (0: any), and its
+     * AuthnContextClassRef must be one of contexts (comma-joined; NULL or
+     * "": any). */
+    apr_time_t authn_after;
+    const char *contexts;
 } flexsaml_login_state;
 
 typedef enum {

@@ -86,6 +86,13 @@
     X(NO_ROLE, "no_role", 403, "No Flex role",                                                     \
       "Your account has no Flex role (agent, supervisor or admin). In Okta: Directory, People, "   \
       "your user, Profile, User type; list several roles separated by commas.")                    \
+    X(AUTHN_NOT_FRESH, "authn_not_fresh", 403, "Sign-in not repeated",                             \
+      "This page asks you to sign in again, but the identity provider answered with an earlier "   \
+      "sign-in. Sign out of Okta and try again; the Okta app must not be set to skip "             \
+      "re-authentication.")                                                                        \
+    X(AUTHN_CONTEXT, "authn_context", 403, "Stronger sign-in needed",                              \
+      "This page needs a stronger sign-in (for example a second factor) than the identity "        \
+      "provider reported. In Okta, add that factor to the app's sign-on policy.")                  \
     X(SESSION_STORE, "session_store", 503, "Session store unavailable",                            \
       "The session store cannot be reached. Try again in a moment.")                               \
     X(SESSION_STORE_FULL, "session_store_full", 503, "Session store full",                         \

@@ -4,8 +4,9 @@
  *
  * Wire format (all integers big-endian):
  *   "FS" version(1)
- *   created(u64) expires(u64) [version 2: last_used(u64)]
+ *   created(u64) expires(u64) [version 2: last_used(u64) authn_instant(u64)]
  *   6 strings: sp_entity_id name_id full_name email image_url session_index
+ *   [version 2: 1 string: authn_context]
  *   nroles(u32)  nroles strings
  *   nattrs(u32)  nattrs (name, value) string pairs, in table order
  * A string is len(u32) then len bytes, no NUL inside; len 0xffffffff is NULL.
@@ -149,12 +150,14 @@ static void put_session(writer *w, const flexsaml_session *s)
     put_u64(w, (apr_uint64_t)s->created);
     put_u64(w, (apr_uint64_t)s->expires);
     put_u64(w, (apr_uint64_t)(s->last_used ? s->last_used : s->created));
+    put_u64(w, (apr_uint64_t)id->authn_instant);
     put_str(w, s->sp_entity_id);
     put_str(w, id->name_id);
     put_str(w, id->full_name);
     put_str(w, id->email);
     put_str(w, id->image_url);
     put_str(w, id->session_index);
+    put_str(w, id->authn_context);
     put_u32(w, (apr_uint32_t)nroles);
     for (int i = 0; i < nroles; i++) {
         const char *r = APR_ARRAY_IDX(id->roles, i, const char *);
@@ -314,12 +317,14 @@ flexsaml_session *flexsaml_session_decode(apr_pool_t *p, const char *buf, apr_si
     s->created = (apr_time_t)get_u64(&r);
     s->expires = (apr_time_t)get_u64(&r);
     s->last_used = version >= 2 ? (apr_time_t)get_u64(&r) : s->created;
+    id->authn_instant = version >= 2 ? (apr_time_t)get_u64(&r) : 0;
     s->sp_entity_id = get_str(p, &r, 1);
     id->name_id = get_str(p, &r, 1);
     id->full_name = get_str(p, &r, 1);
     id->email = get_str(p, &r, 1);
     id->image_url = get_str(p, &r, 1);
     id->session_index = get_str(p, &r, 1);
+    id->authn_context = version >= 2 ? get_str(p, &r, 1) : NULL;
     id->roles = get_roles(p, &r);
     id->attributes = get_attrs(p, &r);
     if (r.bad || r.left != 0) {

@@ -212,6 +212,8 @@ void flexsaml_dir_settings_init(flexsaml_dir_settings *d)
     d->pass_as = FLEXSAML_UNSET;
     d->auth_optional = FLEXSAML_UNSET;
     d->unauth = FLEXSAML_UNSET;
+    d->max_auth_age = FLEXSAML_UNSET;
+    d->authn_contexts = NULL;
 }
 
 void flexsaml_dir_settings_merge(flexsaml_dir_settings *out, const flexsaml_dir_settings *base,
@@ -220,4 +222,6 @@ void flexsaml_dir_settings_merge(flexsaml_dir_settings *out, const flexsaml_dir_
     out->pass_as = PICK_INT(pass_as);
     out->auth_optional = PICK_INT(auth_optional);
     out->unauth = PICK_INT(unauth);
+    out->max_auth_age = PICK_INT(max_auth_age);
+    out->authn_contexts = PICK(authn_contexts);
 }

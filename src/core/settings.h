@@ -89,9 +89,11 @@ typedef struct flexsaml_settings {
 #define FLEXSAML_UNAUTH_403 2
 
 typedef struct {
-    int pass_as;       /* FLEXSAML_PASS_* or FLEXSAML_UNSET */
-    int auth_optional; /* FlexSAMLAuth optional: 1, required: 0, or FLEXSAML_UNSET */
-    int unauth;        /* FLEXSAML_UNAUTH_* or FLEXSAML_UNSET */
+    int pass_as;                      /* FLEXSAML_PASS_* or FLEXSAML_UNSET */
+    int auth_optional;                /* FlexSAMLAuth optional: 1, required: 0, or FLEXSAML_UNSET */
+    int unauth;                       /* FLEXSAML_UNAUTH_* or FLEXSAML_UNSET */
+    apr_interval_time_t max_auth_age; /* FlexSAMLMaxAuthAge, or FLEXSAML_UNSET */
+    apr_array_header_t *authn_contexts; /* FlexSAMLAuthnContextClassRef: const char *, or NULL */
 } flexsaml_dir_settings;
 
 /* ---- the directives ---- */
@@ -161,6 +163,10 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
       "required (default) or optional: without a session, go on anonymously")                      \
     X(Unauthenticated, TAKE1, SERVER_DIR,                                                          \
       "What a request without a session gets: login (default), 401 or 403")                        \
+    X(MaxAuthAge, TAKE1, SERVER_DIR,                                                               \
+      "A session whose sign-in is older signs in again, with ForceAuthn (per directory)")          \
+    X(AuthnContextClassRef, ITERATE, SERVER_DIR,                                                   \
+      "Authentication context classes to request and require (per directory)")                     \
     X(Claim, TAKE23, SERVER,                                                                       \
       "Exports a SAML attribute: FlexSAMLClaim <attribute> <VARIABLE> [indexed]")                  \
     X(ClaimSeparator, TAKE1, SERVER, "Joins the values of a multi-valued attribute (default ,)")   \

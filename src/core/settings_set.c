@@ -9,6 +9,7 @@
 #include <apr_network_io.h>
 
 #include "settings_set.h"
+#include "login_state.h"
 
 #define MAX_SKEW 300
 
@@ -228,6 +229,50 @@ SETTER(Unauthenticated)
         return "FlexSAMLUnauthenticated belongs in a <Location> or <Directory> section with "
                "AuthType FlexSAML";
     cx->dir->unauth = values[i];
+    return NULL;
+}
+
+/* Okta answers ForceAuthn by asking for the password (or factor) again;
+ * under a minute would sign the person in again on every other click. */
+SETTER(MaxAuthAge)
+{
+    apr_interval_time_t v;
+    const char *err;
+    (void)argc;
+    (void)s;
+    if (!cx->dir)
+        return "FlexSAMLMaxAuthAge belongs in a <Location> or <Directory> section with AuthType "
+               "FlexSAML, e.g. <Location /admin>";
+    err = flexsaml_parse_duration(cx->p, NAME(MaxAuthAge), argv[0], apr_time_from_sec(60), LONGEST,
+                                  &v);
+    if (!err)
+        cx->dir->max_auth_age = v;
+    return err;
+}
+
+/* The classes of one section replace its parent's as a unit. */
+SETTER(AuthnContextClassRef)
+{
+    (void)argc;
+    (void)s;
+    if (!cx->dir)
+        return "FlexSAMLAuthnContextClassRef belongs in a <Location> or <Directory> section with "
+               "AuthType FlexSAML";
+    if (!strchr(argv[0], ':') || strpbrk(argv[0], " \t\"<>&,"))
+        return apr_psprintf(cx->p,
+                            "FlexSAMLAuthnContextClassRef: \"%s\" is not a URI such as "
+                            "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+                            argv[0]);
+    if (!cx->dir->authn_contexts)
+        cx->dir->authn_contexts = apr_array_make(cx->p, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(cx->dir->authn_contexts, const char *) = apr_pstrdup(cx->p, argv[0]);
+    /* The list travels in the login-state cookie of a step-up. */
+    if (strlen(apr_array_pstrcat(cx->p, cx->dir->authn_contexts, ',')) >
+        FLEXSAML_LOGIN_STATE_MAX_CONTEXTS)
+        return apr_psprintf(cx->p,
+                            "FlexSAMLAuthnContextClassRef: the classes of one section may take "
+                            "%d characters together; list fewer",
+                            FLEXSAML_LOGIN_STATE_MAX_CONTEXTS);
     return NULL;
 }
 

@@ -136,7 +136,10 @@ static int wants_json(request_rec *r)
            !ap_strcasestr(accept, "text/html");
 }
 
-int flexsaml_start_login(request_rec *r, const char *return_to)
+/* authn_after > 0 makes it a step-up: ForceAuthn, and the answer must be a
+ * sign-in from then on (checked at the ACS, pending.c carries it). */
+static int start_login(request_rec *r, const char *return_to, apr_time_t authn_after,
+                       const apr_array_header_t *contexts)
 {
     const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
     const char *url, *request_id, *err;
@@ -158,16 +161,63 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
         return HTTP_UNAUTHORIZED;
     }
     err = flexsaml_sp_authn_request(r->pool, flexsaml_request_sp(r, c->rt), flexsaml_acs_url(r),
-                                    strlen(return_to) <= MAX_RELAY_STATE ? return_to : NULL, &url,
-                                    &request_id);
+                                    strlen(return_to) <= MAX_RELAY_STATE ? return_to : NULL,
+                                    authn_after > 0, contexts, &url, &request_id);
     if (err)
         return flexsaml_refuse(r, FLEXSAML_R_INTERNAL, err, NULL);
     /* Nothing is written on the server for a browser without a session. */
-    if ((rc = flexsaml_pending_remember(r, c, request_id, return_to)) != OK)
+    if ((rc = flexsaml_pending_remember(
+             r, c, request_id, return_to, authn_after,
+             contexts && contexts->nelts ? apr_array_pstrcat(r->pool, contexts, ',') : NULL)) != OK)
         return rc;
     apr_table_setn(r->err_headers_out, "Location", url);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     return HTTP_MOVED_TEMPORARILY;
+}
+
+int flexsaml_start_login(request_rec *r, const char *return_to)
+{
+    return start_login(r, return_to, 0, NULL);
+}
+
+static int context_listed(const apr_array_header_t *list, const char *ctx)
+{
+    int i;
+    for (i = 0; ctx && i < list->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(list, i, const char *), ctx))
+            return 1;
+    return 0;
+}
+
+/* FlexSAMLMaxAuthAge, FlexSAMLAuthnContextClassRef: a session whose sign-in
+ * is too old, or of another class, signs in again before this directory
+ * opens. The clock skew is allowed for, or an IdP clock a little behind
+ * would send the person round in a loop. */
+static int step_up(request_rec *r, const flexsaml_srv_cfg *c, const flexsaml_dir_cfg *d,
+                   const flexsaml_session *s)
+{
+    apr_time_t now = apr_time_now(), at = s->ident.authn_instant;
+
+    if (d->max_auth_age > 0 &&
+        (!at || now - at > d->max_auth_age + apr_time_from_sec(c->clock_skew))) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "flexsaml: %s signed in %" APR_TIME_T_FMT
+                      " s ago, FlexSAMLMaxAuthAge for %s is %" APR_TIME_T_FMT
+                      " s: signing in again (ForceAuthn)",
+                      s->ident.name_id, at ? apr_time_sec(now - at) : -1, r->uri,
+                      apr_time_sec(d->max_auth_age));
+        return start_login(r, r->unparsed_uri, now, d->authn_contexts);
+    }
+    if (d->authn_contexts && !context_listed(d->authn_contexts, s->ident.authn_context)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "flexsaml: %s signed in with %s, %s needs FlexSAMLAuthnContextClassRef %s: "
+                      "signing in again",
+                      s->ident.name_id,
+                      s->ident.authn_context ? s->ident.authn_context : "no AuthnContextClassRef",
+                      r->uri, apr_array_pstrcat(r->pool, d->authn_contexts, ' '));
+        return start_login(r, r->unparsed_uri, now, d->authn_contexts);
+    }
+    return OK;
 }
 
 /* FlexSAMLAuth optional: the request goes on with an empty user, so `Require valid-user` passes and
@@ -192,7 +242,7 @@ static int no_session(request_rec *r, const flexsaml_dir_cfg *d)
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return HTTP_FORBIDDEN;
     }
-    return flexsaml_start_login(r, r->unparsed_uri);
+    return start_login(r, r->unparsed_uri, 0, d->authn_contexts);
 }
 
 int flexsaml_check_authn(request_rec *r)
@@ -202,7 +252,7 @@ int flexsaml_check_authn(request_rec *r)
     flexsaml_dir_cfg *d = ap_get_module_config(r->per_dir_config, &flexsaml_module);
     flexsaml_session *s;
     request_state *st;
-    int pass_as;
+    int pass_as, rc;
 
     if (!type || strcasecmp(type, FLEXSAML_AUTH_TYPE) != 0)
         return DECLINED;
@@ -218,6 +268,8 @@ int flexsaml_check_authn(request_rec *r)
         return flexsaml_store_unavailable(r, st->store_status, "read the session");
     if (!s)
         return no_session(r, d);
+    if ((d->max_auth_age > 0 || d->authn_contexts) && (rc = step_up(r, c, d, s)) != OK)
+        return rc;
     r->user = (char *)s->ident.name_id;
     if (c->user_attribute && strcmp(c->user_attribute, FLEXSAML_CLAIM_NAMEID) != 0) {
         const char *u = apr_table_get(s->ident.attributes, c->user_attribute);

@@ -91,6 +91,40 @@ static const char *landing(request_rec *r, const flexsaml_srv_cfg *c, const char
     return t ? t : c->default_url;
 }
 
+/* The answer to a step-up must be the new sign-in it asked for: a fresh
+ * AuthnInstant (an IdP that ignored ForceAuthn would otherwise send the
+ * browser round again and again) and one of the classes requested. */
+static int check_step_up(request_rec *r, const flexsaml_srv_cfg *c, const flexsaml_sp_result *res,
+                         apr_time_t authn_after, const char *contexts)
+{
+    const char *got = res->ident.authn_context;
+
+    if (authn_after > 0 &&
+        (!res->ident.authn_instant ||
+         res->ident.authn_instant < authn_after - apr_time_from_sec(c->clock_skew)))
+        return flexsaml_refuse(
+            r, FLEXSAML_R_AUTHN_NOT_FRESH,
+            apr_psprintf(r->pool,
+                         "the step-up asked for a new sign-in (ForceAuthn) at %" APR_TIME_T_FMT
+                         ", the AuthnInstant is %" APR_TIME_T_FMT " (skew %d s)",
+                         apr_time_sec(authn_after), apr_time_sec(res->ident.authn_instant),
+                         c->clock_skew),
+            NULL);
+    if (contexts) {
+        char *list = apr_pstrdup(r->pool, contexts), *last, *one;
+        for (one = apr_strtok(list, ",", &last); one; one = apr_strtok(NULL, ",", &last))
+            if (got && !strcmp(one, got))
+                return OK;
+        return flexsaml_refuse(r, FLEXSAML_R_AUTHN_CONTEXT,
+                               apr_psprintf(r->pool,
+                                            "AuthnContextClassRef %s is none of those requested "
+                                            "(FlexSAMLAuthnContextClassRef %s)",
+                                            got ? got : "(absent)", contexts),
+                               NULL);
+    }
+    return OK;
+}
+
 static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsaml_sp_result *res,
                         const char *target)
 {
@@ -131,7 +165,8 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
 
 static int acs(request_rec *r, const flexsaml_srv_cfg *c)
 {
-    const char *body = NULL, *b64, *stored = NULL, *replay_key;
+    const char *body = NULL, *b64, *stored = NULL, *replay_key, *contexts = NULL;
+    apr_time_t authn_after = 0;
     apr_table_t *form;
     flexsaml_sp_result res;
     apr_status_t rv;
@@ -172,7 +207,10 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
 
     if (res.in_response_to) {
         /* Only the browser that started this login may finish it. */
-        if ((rc = flexsaml_pending_take(r, c, res.in_response_to, &stored)) != OK)
+        if ((rc = flexsaml_pending_take(r, c, res.in_response_to, &stored, &authn_after,
+                                        &contexts)) != OK)
+            return rc;
+        if ((rc = check_step_up(r, c, &res, authn_after, contexts)) != OK)
             return rc;
     } else if (!c->idp_initiated) {
         return flexsaml_refuse(r, FLEXSAML_R_UNSOLICITED,

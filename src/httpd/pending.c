@@ -53,7 +53,7 @@ static int store_states(request_rec *r, const flexsaml_srv_cfg *c, const char *a
 }
 
 int flexsaml_pending_remember(request_rec *r, const flexsaml_srv_cfg *c, const char *request_id,
-                              const char *return_to)
+                              const char *return_to, apr_time_t authn_after, const char *contexts)
 {
     flexsaml_login_state st;
     flexsaml_ls_outcome outcome;
@@ -65,6 +65,8 @@ int flexsaml_pending_remember(request_rec *r, const flexsaml_srv_cfg *c, const c
     st.request_id = request_id;
     st.return_to = return_to;
     st.expires = now + apr_time_from_sec(c->request_ttl);
+    st.authn_after = authn_after;
+    st.contexts = contexts;
     if (!flexsaml_login_state_add(r->pool, states, &st, now))
         return flexsaml_refuse(r, FLEXSAML_R_INTERNAL,
                                "the AuthnRequest id does not fit in the login state", NULL);
@@ -72,7 +74,7 @@ int flexsaml_pending_remember(request_rec *r, const flexsaml_srv_cfg *c, const c
 }
 
 int flexsaml_pending_take(request_rec *r, const flexsaml_srv_cfg *c, const char *request_id,
-                          const char **return_to)
+                          const char **return_to, apr_time_t *authn_after, const char **contexts)
 {
     flexsaml_login_state found;
     flexsaml_ls_outcome outcome;
@@ -124,5 +126,7 @@ int flexsaml_pending_take(request_rec *r, const flexsaml_srv_cfg *c, const char 
     if (rv != APR_SUCCESS)
         return flexsaml_store_unavailable(r, rv, "record the used request id");
     *return_to = *found.return_to ? found.return_to : NULL;
+    *authn_after = found.authn_after;
+    *contexts = found.contexts;
     return store_states(r, c, aad, states);
 }

@@ -119,6 +119,13 @@ void flexsaml_assertion_read(apr_pool_t *p, xmlNode *assertion, flexsaml_asserti
                 out->session_not_on_or_after = t;
             if (!out->session_index)
                 out->session_index = flexsaml_xml_attr(p, c, "SessionIndex");
+            if (!out->authn_instant) {
+                xmlNode *ctx = flexsaml_xml_child(c, SAML_NS, "AuthnContext");
+                out->authn_instant = read_time(p, c, "AuthnInstant", out);
+                if (ctx)
+                    out->authn_context_class = flexsaml_xml_text(
+                        p, flexsaml_xml_child(ctx, SAML_NS, "AuthnContextClassRef"));
+            }
         } else if (flexsaml_xml_is(c, SAML_NS, "AttributeStatement")) {
             read_attributes(p, c, out);
         }

@@ -80,9 +80,13 @@ const char *flexsaml_sp_metadata(apr_pool_t *p, const flexsaml_sp *sp, const cha
                                  const char *slo_url);
 
 /* An AuthnRequest for the HTTP-Redirect binding: the URL to send the browser
- * to and the request ID to remember. NULL or an error sentence. */
+ * to and the request ID to remember. NULL or an error sentence. A step-up
+ * sets force_authn (ForceAuthn="true": the IdP asks again even with a
+ * session of its own) and/or contexts (const char *, or NULL: a
+ * RequestedAuthnContext with Comparison="exact"). */
 const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, const char *acs_url,
-                                      const char *relay_state, const char **url,
+                                      const char *relay_state, int force_authn,
+                                      const apr_array_header_t *contexts, const char **url,
                                       const char **request_id);
 
 /* Checks a base64 SAMLResponse from the HTTP-POST binding, as received by

@@ -52,9 +52,11 @@ typedef struct {
     apr_array_header_t *audience_restrictions;
     apr_time_t session_not_on_or_after;
     const char *session_index;
-    apr_table_t *attributes;   /* name -> value, one entry per AttributeValue */
-    apr_table_t *name_formats; /* name -> NameFormat */
-    apr_size_t value_bytes;    /* all attribute values together */
+    apr_time_t authn_instant;        /* of the first AuthnStatement, or 0 */
+    const char *authn_context_class; /* its AuthnContextClassRef, or NULL */
+    apr_table_t *attributes;         /* name -> value, one entry per AttributeValue */
+    apr_table_t *name_formats;       /* name -> NameFormat */
+    apr_size_t value_bytes;          /* all attribute values together */
     apr_size_t largest_value;
     const char *bad_time; /* the name of a timestamp that did not parse */
 } flexsaml_assertion_data;

@@ -16,6 +16,7 @@
 #include <apr_escape.h>
 #include <lasso/lasso.h>
 #include <lasso/xml/saml-2.0/samlp2_authn_request.h>
+#include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
 #include <lasso/xml/saml-2.0/samlp2_response.h>
 #include <lasso/xml/saml-2.0/saml2_assertion.h>
 
@@ -158,7 +159,8 @@ static void set_string(char **field, const char *value)
 }
 
 const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, const char *acs_url,
-                                      const char *relay_state, const char **url,
+                                      const char *relay_state, int force_authn,
+                                      const apr_array_header_t *contexts, const char **url,
                                       const char **request_id)
 {
     LassoLogin *login = FLEXSAML_LASSO(lasso_login_new(sp->server));
@@ -182,8 +184,20 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
         goto done;
     }
     req = LASSO_SAMLP2_AUTHN_REQUEST(profile->request);
-    req->ForceAuthn = FALSE;
+    req->ForceAuthn = force_authn ? TRUE : FALSE;
     req->IsPassive = FALSE;
+    if (contexts && contexts->nelts > 0) {
+        LassoSamlp2RequestedAuthnContext *rac =
+            LASSO_SAMLP2_REQUESTED_AUTHN_CONTEXT(lasso_samlp2_requested_authn_context_new());
+        int i;
+        for (i = 0; i < contexts->nelts; i++)
+            rac->AuthnContextClassRef = g_list_append(
+                rac->AuthnContextClassRef, g_strdup(APR_ARRAY_IDX(contexts, i, const char *)));
+        set_string(&rac->Comparison, "exact");
+        if (req->RequestedAuthnContext)
+            g_object_unref(req->RequestedAuthnContext);
+        req->RequestedAuthnContext = rac;
+    }
     set_string(&req->ProtocolBinding, BINDING_POST);
     set_string(&req->AssertionConsumerServiceURL, acs_url);
     if (req->NameIDPolicy) {
@@ -524,6 +538,8 @@ void flexsaml_sp_process_response(apr_pool_t *p, const flexsaml_sp *sp, const ch
         return;
     res->assertion_id = ad.id;
     res->session_not_after = ad.session_not_on_or_after;
+    res->ident.authn_instant = ad.authn_instant;
+    res->ident.authn_context = ad.authn_context_class;
     check_subject(p, sp, &shape, &ad, acs_url, res);
     check_times(p, sp, &ad, now, res);
     if (!res->reason)

@@ -33,8 +33,20 @@ class Idp:
     """Configuration + the actions, independent of HTTP."""
 
     def __init__(self, signer, users, app_id, sp_entity_id, acs_url, session_seconds=None,
-                 slo=False, sp_cert=None, key_path=None):
+                 slo=False, sp_cert=None, key_path=None, session_age=0, ignore_force_authn=False,
+                 weak_authn=False):
         self.signer = signer
+        # Okta keeps its own session: a login without ForceAuthn reports the
+        # AuthnInstant of the person's first sign-in here (session_age seconds
+        # before it, to model a long-lived Okta session); ForceAuthn asks
+        # again. The two flags model an IdP that ignores ForceAuthn, and one
+        # that cannot do the class an SP requests.
+        self.session_age = session_age
+        self.ignore_force_authn = ignore_force_authn
+        self.weak_authn = weak_authn
+        self.signed_in = {}  # login -> AuthnInstant of the IdP session
+        self.requests = {}   # AuthnRequest ID -> parsed request, from /sso
+        self.lock = threading.Lock()
         self.slo = slo
         self.sp_cert = sp_cert
         self.key_path = key_path
@@ -57,10 +69,21 @@ class Idp:
         session_end = None
         if self.session_seconds:
             session_end = now + datetime.timedelta(seconds=self.session_seconds)
+        with self.lock:
+            request = self.requests.pop(request_id, None) if request_id else None
+            force = request and request.get("ForceAuthn") in ("true", "1")
+            if login not in self.signed_in or (force and not self.ignore_force_authn):
+                first = login not in self.signed_in
+                self.signed_in[login] = now - datetime.timedelta(
+                    seconds=self.session_age if first and not force else 0)
+            authn_instant = self.signed_in[login]
+        wanted = request and request.get("RequestedAuthnContext")
         xml = saml.build_response(
             signer=self.signer, user=self.users[login], issuer=self.issuer,
             sp_entity_id=self.sp_entity_id, acs_url=self.acs_url,
-            in_response_to=request_id or None, now=now, session_not_on_or_after=session_end)
+            in_response_to=request_id or None, now=now, session_not_on_or_after=session_end,
+            authn_instant=authn_instant,
+            authn_context=wanted[0] if wanted and not self.weak_authn else None)
         return saml.auto_post_form(self.acs_url, saml.b64(xml), relay_state or None)
 
 
@@ -151,6 +174,8 @@ class Handler(BaseHTTPRequestHandler):
             request = saml.parse_authn_request(params["SAMLRequest"])
         except ValueError as e:
             return self._send(400, "bad SAMLRequest: %s\n" % e)
+        with self.idp.lock:
+            self.idp.requests[request["ID"]] = request
         self._html(signin_page(self.idp.users.values(), request["ID"], params.get("RelayState", ""),
                                self.idp.sp_entity_id))
 
@@ -208,6 +233,12 @@ def parse_args(argv):
     p.add_argument("--sp-cert", default=None, help="the SP certificate, to verify its LogoutRequests")
     p.add_argument("--session-not-on-or-after-seconds", type=int, default=None,
                    help="add AuthnStatement SessionNotOnOrAfter = now + S")
+    p.add_argument("--session-age", type=int, default=0,
+                   help="a person's first sign-in reports an AuthnInstant S seconds old")
+    p.add_argument("--ignore-force-authn", action="store_true",
+                   help="answer ForceAuthn with the old AuthnInstant (a broken IdP)")
+    p.add_argument("--weak-authn", action="store_true",
+                   help="always answer PasswordProtectedTransport, whatever was requested")
     return p.parse_args(argv)
 
 
@@ -215,7 +246,8 @@ def main(argv=None):
     args = parse_args(argv)
     idp = Idp(saml.Signer(args.key, args.cert), load_users(args.users), args.app_id,
               args.sp_entity_id, args.acs_url, args.session_not_on_or_after_seconds,
-              slo=args.slo, sp_cert=args.sp_cert, key_path=args.key)
+              slo=args.slo, sp_cert=args.sp_cert, key_path=args.key, session_age=args.session_age,
+              ignore_force_authn=args.ignore_force_authn, weak_authn=args.weak_authn)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     server.idp = idp

@@ -31,7 +31,8 @@ def deflate_b64(xml_bytes):
 def parse_authn_request(saml_request_param):
     """Decode a SAMLRequest value (HTTP-Redirect: base64 + raw deflate; HTTP-POST: base64 only),
     already URL-decoded. Returns a dict with ID, Issuer, AssertionConsumerServiceURL, Destination,
-    ProtocolBinding, NameIDPolicyFormat, IssueInstant, Version, ForceAuthn, IsPassive, xml (bytes).
+    ProtocolBinding, NameIDPolicyFormat, IssueInstant, Version, ForceAuthn, IsPassive,
+    RequestedAuthnContext (the class refs, or None), xml (bytes).
     Absent attributes are None. Raises ValueError when it is not an AuthnRequest."""
     try:
         raw = base64.b64decode("".join(saml_request_param.split()), validate=True)
@@ -60,6 +61,9 @@ def parse_authn_request(saml_request_param):
                                     "ForceAuthn", "IsPassive")}
     out["Issuer"] = issuer.text.strip() if issuer is not None and issuer.text else None
     out["NameIDPolicyFormat"] = policy.get("Format") if policy is not None else None
+    rac = root.find("saml2p:RequestedAuthnContext", NS)
+    out["RequestedAuthnContext"] = None if rac is None else [
+        (c.text or "").strip() for c in rac.findall("saml2:AuthnContextClassRef", NS)]
     out["xml"] = xml
     return out
 

@@ -122,7 +122,7 @@ def build_response_tree(user=None, issuer=DEFAULT_ISSUER, sp_entity_id=DEFAULT_S
                         audience=None, status=SUCCESS, assertion_id=None, response_id=None,
                         attributes=None, extra_attributes=(), name_id=None,
                         name_id_format=NAMEID_UNSPECIFIED, session_index=None,
-                        assertion_issuer=None, authn_instant=None, omit=()):
+                        assertion_issuer=None, authn_instant=None, authn_context=None, omit=()):
     """The unsigned Response (an lxml Element, the document root). See build_response for the arguments.
 
     Times may be datetimes or literal strings. `status` may be a list for nested status codes.
@@ -158,7 +158,7 @@ def build_response_tree(user=None, issuer=DEFAULT_ISSUER, sp_entity_id=DEFAULT_S
         ("AuthnInstant", isotime(authn_instant or now)), ("SessionIndex", session_index),
         ("SessionNotOnOrAfter", session_not_on_or_after)],
         _el("saml2:AuthnContext", content=_el("saml2:AuthnContextClassRef",
-                                              content=PASSWORD_PROTECTED_TRANSPORT)),
+                                              content=escape(authn_context or PASSWORD_PROTECTED_TRANSPORT))),
         xmlns=("saml2",))
     assertion = _el("saml2:Assertion", [
         ("ID", assertion_id or new_id()), ("IssueInstant", instant), ("Version", "2.0")],

@@ -11,6 +11,7 @@
 
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_encode.h>
 
 #include "login_state.h"
 #include "seal.h"
@@ -43,7 +44,7 @@ static apr_array_header_t *empty(void)
 
 static void add(apr_array_header_t *a, const char *id, const char *url, apr_time_t expires)
 {
-    flexsaml_login_state st = {id, url, expires};
+    flexsaml_login_state st = {id, url, expires, 0, NULL};
     assert_true(flexsaml_login_state_add(pool, a, &st, NOW));
 }
 
@@ -115,7 +116,7 @@ static void test_bound_drops_the_oldest(void **state)
 static void test_expired_states(void **state)
 {
     apr_array_header_t *a = empty();
-    flexsaml_login_state got, late = {"_late", "/", NOW + apr_time_from_sec(10)};
+    flexsaml_login_state got, late = {"_late", "/", NOW + apr_time_from_sec(10), 0, NULL};
     (void)state;
     add(a, "_old", "/", NOW + apr_time_from_sec(1));
     assert_int_equal(flexsaml_login_state_take(a, "_old", NOW + apr_time_from_sec(1), &got),
@@ -193,6 +194,76 @@ static void test_passphrase_key_is_shared_and_separate(void **state)
         flexsaml_unseal(pool, sessions, "k", 1, flexsaml_seal(pool, a, "k", 1, "x", 1, &n), n, &n));
 }
 
+/* The cookie value of one plaintext, sealed as the module seals. */
+static const char *sealed(const flexsaml_sealer *s, const char *plain)
+{
+    apr_size_t n = 0, olen = 0;
+    const char *bin = flexsaml_seal(pool, s, AAD, strlen(AAD), plain, strlen(plain), &n);
+    assert_non_null(bin);
+    return apr_pencode_base64_binary(pool, (const unsigned char *)bin, (apr_ssize_t)n,
+                                     APR_ENCODE_BASE64URL | APR_ENCODE_NOPADDING, &olen);
+}
+
+/* A step-up's demands travel with its state; a plain state (and a cookie
+ * written before step-ups existed) reads as demanding nothing. */
+static void test_step_up_round_trip(void **state)
+{
+    flexsaml_sealer *s = random_sealer();
+    apr_array_header_t *a = empty(), *b;
+    flexsaml_login_state st = {"_up", "/admin/", NOW + apr_time_from_sec(600), NOW,
+                               "urn:a:mfa,urn:b:hw"},
+                         got;
+    const char *v;
+    (void)state;
+    assert_true(flexsaml_login_state_add(pool, a, &st, NOW));
+    st.request_id = "_ctx";
+    st.authn_after = 0;
+    st.contexts = "urn:a:mfa";
+    assert_true(flexsaml_login_state_add(pool, a, &st, NOW));
+    add(a, "_plain", "/", NOW + apr_time_from_sec(600));
+    v = flexsaml_login_state_encode(pool, s, AAD, a);
+    assert_int_equal(flexsaml_login_state_decode(pool, s, AAD, v, &b), FLEXSAML_LS_OK);
+    assert_int_equal(flexsaml_login_state_take(b, "_up", NOW, &got), FLEXSAML_LS_OK);
+    assert_true(got.authn_after == NOW);
+    assert_string_equal(got.contexts, "urn:a:mfa,urn:b:hw");
+    assert_string_equal(got.return_to, "/admin/");
+    assert_int_equal(flexsaml_login_state_take(b, "_ctx", NOW, &got), FLEXSAML_LS_OK);
+    assert_true(got.authn_after == 0);
+    assert_string_equal(got.contexts, "urn:a:mfa");
+    assert_int_equal(flexsaml_login_state_take(b, "_plain", NOW, &got), FLEXSAML_LS_OK);
+    assert_true(got.authn_after == 0);
+    assert_null(got.contexts);
+
+    /* As written before step-ups: one plain line. */
+    v = sealed(s, "L1\n1800000600 _old /x\n");
+    assert_int_equal(flexsaml_login_state_decode(pool, s, AAD, v, &b), FLEXSAML_LS_OK);
+    assert_int_equal(flexsaml_login_state_take(b, "_old", NOW, &got), FLEXSAML_LS_OK);
+    assert_true(got.authn_after == 0);
+    assert_null(got.contexts);
+    /* Malformed step-up fields refuse the whole cookie. */
+    assert_int_equal(
+        flexsaml_login_state_decode(pool, s, AAD, sealed(s, "L1\n1800000600, _x /\n"), &b),
+        FLEXSAML_LS_INVALID);
+    assert_int_equal(
+        flexsaml_login_state_decode(pool, s, AAD, sealed(s, "L1\n1800000600,-1, _x /\n"), &b),
+        FLEXSAML_LS_INVALID);
+    assert_int_equal(
+        flexsaml_login_state_decode(pool, s, AAD, sealed(s, "L1\n1800000600,07,u _x /\n"), &b),
+        FLEXSAML_LS_INVALID);
+    assert_int_equal(flexsaml_login_state_decode(pool, s, AAD, sealed(s, "L1\n,5,u _x /\n"), &b),
+                     FLEXSAML_LS_INVALID);
+    /* Contexts with a control character or over the cap are not kept. */
+    st.contexts = "urn:a\x01";
+    assert_false(flexsaml_login_state_add(pool, a, &st, NOW));
+    {
+        char big[FLEXSAML_LOGIN_STATE_MAX_CONTEXTS + 2];
+        memset(big, 'c', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        st.contexts = big;
+        assert_false(flexsaml_login_state_add(pool, a, &st, NOW));
+    }
+}
+
 static void test_size_cap(void **state)
 {
     flexsaml_sealer *s = random_sealer();
@@ -207,7 +278,7 @@ static void test_size_cap(void **state)
     url[sizeof(url) - 1] = '\0';
     memset(id, 'i', sizeof(id) - 1);
     id[sizeof(id) - 1] = '\0';
-    long_id = (flexsaml_login_state){id, "/", NOW + apr_time_from_sec(600)};
+    long_id = (flexsaml_login_state){id, "/", NOW + apr_time_from_sec(600), 0, NULL};
     assert_false(flexsaml_login_state_add(pool, a, &long_id, NOW));
     id[FLEXSAML_LOGIN_STATE_MAX_ID] = '\0';
     /* A URL over the cap is kept as "" (the login lands on the default). */
@@ -231,7 +302,7 @@ static void test_size_cap(void **state)
     assert_string_equal(got.return_to, url);
     /* Control characters never enter the state. */
     {
-        flexsaml_login_state nl = {"_x\n", "/", NOW + 1};
+        flexsaml_login_state nl = {"_x\n", "/", NOW + 1, 0, NULL};
         assert_false(flexsaml_login_state_add(pool, a, &nl, NOW));
         add(a, "_y", "/a\nb", NOW + apr_time_from_sec(600));
         assert_string_equal(APR_ARRAY_IDX(a, a->nelts - 1, flexsaml_login_state).return_to, "");
@@ -242,6 +313,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_step_up_round_trip),
         cmocka_unit_test(test_absent),
         cmocka_unit_test(test_bound_drops_the_oldest),
         cmocka_unit_test(test_expired_states),

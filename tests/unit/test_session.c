@@ -265,32 +265,42 @@ static void test_trailing_garbage_and_version(void **state)
     assert_non_null(flexsaml_session_decode(p, copy, len));
 }
 
-/* A session stored before FlexSAMLSessionIdleTimeout (version 1, without
- * last_used) still opens, as used when it was created; a version 2 one
- * keeps its last use. */
-static void test_version_1_and_last_used(void **state)
+static apr_size_t header_with_null_strings(unsigned char *b);
+static apr_size_t put_u32(unsigned char *b, apr_uint32_t v);
+
+/* A session stored before this version (1: no last use, AuthnInstant or
+ * AuthnContextClassRef) still opens, as used when it was created; version 2
+ * keeps all three. */
+static void test_version_1_and_version_2_fields(void **state)
 {
     apr_pool_t *p = *state;
     flexsaml_session *s = sample(p), *back;
-    apr_size_t len;
+    unsigned char b[256];
+    apr_size_t len, n;
     const char *buf;
-    char *v1;
 
     s->last_used = s->created + apr_time_from_sec(90);
+    s->ident.authn_instant = s->created - apr_time_from_sec(5);
+    s->ident.authn_context = "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract";
     buf = flexsaml_session_encode(p, s, &len);
     back = flexsaml_session_decode(p, buf, len);
     assert_non_null(back);
     assert_true(back->last_used == s->last_used);
-    /* Version 1: the same bytes without the 8 of last_used after expires. */
-    v1 = apr_palloc(p, len - 8);
-    memcpy(v1, buf, 3 + 16);
-    memcpy(v1 + 19, buf + 27, len - 27);
-    v1[2] = 1;
-    back = flexsaml_session_decode(p, v1, len - 8);
+    assert_true(back->ident.authn_instant == s->ident.authn_instant);
+    assert_string_equal(back->ident.authn_context, s->ident.authn_context);
+
+    /* Version 1, the smallest: created 0, six NULL strings, no roles or
+     * attributes. */
+    n = header_with_null_strings(b);
+    n += put_u32(b + n, 0);
+    n += put_u32(b + n, 0);
+    back = flexsaml_session_decode(p, (char *)b, n);
     assert_non_null(back);
-    assert_true(back->last_used == s->created);
-    assert_string_equal(back->ident.name_id, s->ident.name_id);
-    /* Never set: created stands for it. */
+    assert_true(back->last_used == back->created);
+    assert_true(back->ident.authn_instant == 0);
+    assert_null(back->ident.authn_context);
+
+    /* Never set: created stands for the last use. */
     s->last_used = 0;
     buf = flexsaml_session_encode(p, s, &len);
     assert_true(flexsaml_session_decode(p, buf, len)->last_used == s->created);
@@ -554,7 +564,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_version_1_and_last_used, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_1_and_version_2_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_all_null_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_attributes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encode_limits, setup, teardown),

@@ -75,6 +75,8 @@ static const sample samples[] = {
     {"FlexSAMLRequireClaims", "none", "email department", ALL, NULL},
     {"FlexSAMLAuth", "optional", "required", DIR_ONLY, NULL},
     {"FlexSAMLUnauthenticated", "401", "403", DIR_ONLY, NULL},
+    {"FlexSAMLMaxAuthAge", "15m", "1h", DIR_ONLY, NULL},
+    {"FlexSAMLAuthnContextClassRef", "urn:a:b", "urn:c:d", DIR_ONLY, NULL},
     {"FlexSAMLClaim", "dept DEPT", "cost COST indexed", ALL, NULL},
     {"FlexSAMLClaimSeparator", ";", "|", ALL, NULL},
     {"FlexSAMLUser", "email", "login", ALL, NULL},
@@ -264,6 +266,28 @@ static void test_auth_and_unauthenticated_per_directory(void **state)
     assert_null(set(&s, &add, "FlexSAMLUnauthenticated", "login"));
     flexsaml_dir_settings_merge(&m, &base, &add);
     assert_int_equal(m.unauth, FLEXSAML_UNAUTH_LOGIN);
+}
+
+static void test_step_up_per_directory(void **state)
+{
+    flexsaml_settings s;
+    flexsaml_dir_settings base, add, m;
+    (void)state;
+    flexsaml_settings_init(&s);
+    flexsaml_dir_settings_init(&base);
+    flexsaml_dir_settings_init(&add);
+    has(set(&s, NULL, "FlexSAMLMaxAuthAge", "15m"), "belongs in a <Location>");
+    has(set(&s, &add, "FlexSAMLMaxAuthAge", "30s"), "must be between 1 minute");
+    has(set(&s, NULL, "FlexSAMLAuthnContextClassRef", "urn:a:b"), "belongs in a <Location>");
+    has(set(&s, &add, "FlexSAMLAuthnContextClassRef", "MFA"), "is not a URI");
+    assert_null(set(&s, &base, "FlexSAMLAuthnContextClassRef", "urn:a:b urn:c:d"));
+    assert_null(set(&s, &add, "FlexSAMLMaxAuthAge", "15m"));
+    flexsaml_dir_settings_merge(&m, &base, &add);
+    assert_true(m.max_auth_age == apr_time_from_sec(900));
+    assert_int_equal(m.authn_contexts->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(m.authn_contexts, 1, const char *), "urn:c:d");
+    flexsaml_dir_settings_merge(&m, &add, &base);
+    assert_true(m.max_auth_age == apr_time_from_sec(900));
 }
 
 static void test_idp_is_one_unit(void **state)
@@ -521,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_site_roles_add_up_and_feed_the_map),
         cmocka_unit_test(test_require_claims),
         cmocka_unit_test(test_auth_and_unauthenticated_per_directory),
+        cmocka_unit_test(test_step_up_per_directory),
         cmocka_unit_test(test_idp_is_one_unit),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_pass_claims_as_per_directory),
