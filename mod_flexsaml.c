@@ -14,6 +14,7 @@
 #include "authz.h"
 #include "endpoints.h"
 #include "hooks.h"
+#include "preserve_post.h"
 #include "status.h"
 
 static void flexsaml_register_hooks(apr_pool_t *p)
@@ -32,6 +33,7 @@ static void flexsaml_register_hooks(apr_pool_t *p)
     /* Before anything else reads the headers, on every request of the host. */
     ap_hook_post_read_request(flexsaml_strip_headers, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_insert_error_filter(flexsaml_authz_forbid, NULL, NULL, APR_HOOK_MIDDLE);
+    flexsaml_post_register(p);
     ap_hook_handler(flexsaml_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_authn(flexsaml_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);

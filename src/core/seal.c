@@ -114,6 +114,22 @@ const char *flexsaml_sealer_derive(apr_pool_t *p, const flexsaml_sealer *parent,
     return NULL;
 }
 
+const char *flexsaml_sealer_from_key(apr_pool_t *p, const unsigned char *key, flexsaml_sealer **out)
+{
+    flexsaml_sealer *s = sealer_make(p, 1);
+    seal_key *k = apr_array_push(s->keys);
+
+    memcpy(k->key, key, KEY_LEN);
+    key_id(k);
+    *out = s;
+    return NULL;
+}
+
+void flexsaml_wipe(void *buf, apr_size_t len)
+{
+    OPENSSL_cleanse(buf, len);
+}
+
 const char *flexsaml_sealer_random(apr_pool_t *p, flexsaml_sealer **out)
 {
     flexsaml_sealer *s = sealer_make(p, 1);

@@ -19,6 +19,13 @@ const char *flexsaml_sealer_derive(apr_pool_t *p, const flexsaml_sealer *parent,
 /* A sealer with one key of 32 random bytes, for values that only this
  * server (its processes, until it stops) must open. */
 const char *flexsaml_sealer_random(apr_pool_t *p, flexsaml_sealer **out);
+/* A sealer with exactly this 32-byte key, for a value whose key travels
+ * elsewhere (a preserved POST body: its key is in the browser's cookie). */
+#define FLEXSAML_SEAL_KEY_LEN 32
+const char *flexsaml_sealer_from_key(apr_pool_t *p, const unsigned char *key,
+                                     flexsaml_sealer **out);
+/* Overwrites key material in a way the compiler keeps. */
+void flexsaml_wipe(void *buf, apr_size_t len);
 /* Each returns NULL on failure. aad is bound to the value: unsealing with
  * another aad fails. */
 const char *flexsaml_seal(apr_pool_t *p, const flexsaml_sealer *s, const char *aad,

@@ -14,6 +14,7 @@
 #define DEFAULT_LIFETIME apr_time_from_sec(8 * 3600)
 #define DEFAULT_SKEW 60
 #define DEFAULT_MAX_BODY (256 * 1024)
+#define DEFAULT_PRESERVE_POST (1024 * 1024)
 #define DEFAULT_MAX_ATTR (16 * 1024)
 #define DEFAULT_MAX_SESSION (48 * 1024)
 #define DEFAULT_REQUEST_TTL 600
@@ -74,6 +75,7 @@ void flexsaml_settings_init(flexsaml_settings *s)
     s->request_ttl = FLEXSAML_UNSET;
     s->session_lifetime = FLEXSAML_UNSET;
     s->session_idle_timeout = FLEXSAML_UNSET;
+    s->preserve_post = FLEXSAML_UNSET;
     s->idp_metadata_refresh = FLEXSAML_UNSET;
     s->cert_expiry_warning = FLEXSAML_UNSET;
     s->max_body = FLEXSAML_UNSET;
@@ -119,6 +121,7 @@ void flexsaml_settings_merge(apr_pool_t *p, flexsaml_settings *c, const flexsaml
     c->cache_spec = PICK(cache_spec);
     c->session_lifetime = PICK_INT(session_lifetime);
     c->session_idle_timeout = PICK_INT(session_idle_timeout);
+    c->preserve_post = PICK_INT(preserve_post);
     c->idp_metadata_refresh = PICK_INT(idp_metadata_refresh);
     c->cert_expiry_warning = PICK_INT(cert_expiry_warning);
     c->cookie_name = PICK(cookie_name);
@@ -173,6 +176,8 @@ void flexsaml_settings_apply_defaults(apr_pool_t *p, flexsaml_settings *c)
         c->session_lifetime = DEFAULT_LIFETIME;
     if (c->session_idle_timeout == FLEXSAML_UNSET)
         c->session_idle_timeout = 0;
+    if (c->preserve_post == FLEXSAML_UNSET)
+        c->preserve_post = DEFAULT_PRESERVE_POST;
     if (c->idp_metadata_refresh == FLEXSAML_UNSET)
         c->idp_metadata_refresh = DEFAULT_METADATA_REFRESH;
     if (c->cert_expiry_warning == FLEXSAML_UNSET)

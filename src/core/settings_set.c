@@ -77,6 +77,22 @@ SETTER(SessionIdleTimeout)
                                    LONGEST, &s->session_idle_timeout);
 }
 
+SETTER(PreservePost)
+{
+    apr_int64_t v;
+    const char *err;
+    (void)argc;
+    if (!strcasecmp(argv[0], "off")) {
+        s->preserve_post = 0;
+        return NULL;
+    }
+    err = flexsaml_parse_number(cx->p, NAME(PreservePost), argv[0], "a byte count or off", MIN_SIZE,
+                                MAX_SIZE, &v);
+    if (!err)
+        s->preserve_post = (apr_off_t)v;
+    return err;
+}
+
 SETTER(ClockSkew)
 {
     apr_interval_time_t v;

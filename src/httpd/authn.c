@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "escape.h"
 #include "pending.h"
+#include "preserve_post.h"
 #include "store.h"
 #include "web.h"
 
@@ -242,6 +243,8 @@ static int no_session(request_rec *r, const flexsaml_dir_cfg *d)
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return HTTP_FORBIDDEN;
     }
+    if (!wants_json(r))
+        flexsaml_post_keep(r, flexsaml_srv(r->server));
     return start_login(r, r->unparsed_uri, 0, d->authn_contexts);
 }
 
@@ -277,6 +280,8 @@ int flexsaml_check_authn(request_rec *r)
             r->user = (char *)u;
     }
     r->ap_auth_type = (char *)FLEXSAML_AUTH_TYPE;
+    if (c->preserve_post > 0)
+        flexsaml_post_replay(r, c, s);
     pass_as = d->pass_as == FLEXSAML_UNSET ? c->claims->pass_as : d->pass_as;
     flexsaml_claims_export(r->pool, c->claims, &s->ident,
                            (pass_as & FLEXSAML_PASS_ENV) ? r->subprocess_env : NULL,

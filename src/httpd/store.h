@@ -16,6 +16,7 @@ typedef struct flexsaml_store flexsaml_store;
 #define FLEXSAML_KEY_REQUEST 'r'
 #define FLEXSAML_KEY_ASSERTION 'a'
 #define FLEXSAML_KEY_INDEX 'x' /* NameID + SessionIndex -> session id, for IdP logout */
+#define FLEXSAML_KEY_POST 'p'  /* a form body kept through a login (preserve_post.c) */
 
 void flexsaml_store_register_mutex(apr_pool_t *pconf);
 const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_store **out);

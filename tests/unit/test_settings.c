@@ -62,6 +62,7 @@ static const sample samples[] = {
     {"FlexSAMLSessionCache", "redis:a:6379", "dbm:/b", ALL, NULL},
     {"FlexSAMLSessionLifetime", "1h", "2d", ALL, NULL},
     {"FlexSAMLSessionIdleTimeout", "15m", "off", ALL, NULL},
+    {"FlexSAMLPreservePost", "off", "65536", ALL, NULL},
     {"FlexSAMLCookieName", "a", "b", ALL, NULL},
     {"FlexSAMLRequestLifetime", "1m", "5m", ALL, NULL},
     {"FlexSAMLRedirectDomains", "a.example.com", ".b.example.com", ALL, NULL},

@@ -1,0 +1,114 @@
+"""FlexSAMLPreservePost (issue 18): a form posted to a protected URL without
+a session is kept through the login and replayed to the same URL after it,
+byte for byte, only in the browser that posted it, and never stored
+unsealed."""
+import glob
+import hashlib
+import os
+from urllib.parse import urlparse
+
+import pytest
+import requests
+
+from conftest import Site, USER
+from harness import saml
+
+ECHO_CGI = r"""#!/usr/bin/python3
+import hashlib, os, sys
+body = sys.stdin.buffer.read(int(os.environ.get("CONTENT_LENGTH") or 0))
+sys.stdout.write("Content-Type: text/plain\n\n")
+sys.stdout.write("method=%s\ntype=%s\nsha256=%s\nlength=%d\nuser=%s\n" % (
+    os.environ["REQUEST_METHOD"], os.environ.get("CONTENT_TYPE", ""),
+    hashlib.sha256(body).hexdigest(), len(body), os.environ.get("REMOTE_USER", "")))
+if len(body) < 400:
+    sys.stdout.write("body=%s\n" % body.decode("latin-1"))
+"""
+MARKER = b"preserved-post-marker-7f3a"
+
+
+@pytest.fixture(scope="module")
+def post_site(keys):
+    s = Site(keys, "FlexSAMLPreservePost 300000\n", name="keeppost")
+    s.apache.write("htdocs/protected/form.cgi", ECHO_CGI, 0o755)
+    s.start()
+    yield s
+    s.stop()
+
+
+def through_idp(site, s, r, user="sam"):
+    """From the 302 to the IdP, sign in as user; returns the ACS answer."""
+    assert r.status_code == 302, r.text
+    loc = r.headers["Location"]
+    page = s.get(loc)
+    forms = [f for f in saml.parse_forms(page.text) if f[1].get("user") == USER[user]["login"]]
+    action, fields = forms[0]
+    form = s.post(urlparse(loc)._replace(path=action, query="").geturl(), data=fields)
+    acs, post = saml.parse_form(form.text)
+    return s.post(acs, data=post, allow_redirects=False)
+
+
+def echo(text):
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def test_multipart_upload_is_replayed_intact(post_site):
+    blob = os.urandom(200000) + MARKER
+    s = requests.Session()
+    r = s.post(post_site.base + "/protected/form.cgi?step=2", allow_redirects=False,
+               data={"note": "caller asked for a refund"},
+               files={"attachment": ("call.bin", blob, "application/octet-stream")})
+    assert "flexsaml_post" in s.cookies
+    sent_type = r.request.headers["Content-Type"]
+    sent = r.request.body
+    r = through_idp(post_site, s, r)
+    assert r.status_code == 303 and r.headers["Location"].endswith("/protected/form.cgi?step=2")
+    r = s.get(post_site.base + "/protected/form.cgi?step=2", allow_redirects=False)
+    got = echo(r.text)
+    assert got["method"] == "POST" and got["type"] == sent_type
+    assert got["sha256"] == hashlib.sha256(sent).hexdigest() and int(got["length"]) == len(sent)
+    assert got["user"] == USER["sam"]["login"]
+    assert "replaying the POST of %d bytes to /protected/form.cgi" % len(sent) in \
+        post_site.apache.error_log()
+    # once only
+    assert echo(s.get(post_site.base + "/protected/form.cgi?step=2").text)["method"] == "GET"
+    # the store never saw the body unsealed
+    for f in glob.glob(os.path.join(post_site.apache.root, "run", "**", "*.mdb"), recursive=True):
+        assert MARKER not in open(f, "rb").read(), f
+
+
+def test_urlencoded_form_is_replayed(post_site):
+    s = requests.Session()
+    r = s.post(post_site.base + "/protected/form.cgi", data={"a": "1 2", "b": "é&x=y"},
+               allow_redirects=False)
+    r = through_idp(post_site, s, r, user="alice")
+    got = echo(s.get(post_site.base + "/protected/form.cgi").text)
+    assert got["method"] == "POST" and got["type"] == "application/x-www-form-urlencoded"
+    assert got["body"] == "a=1+2&b=%C3%A9%26x%3Dy"
+
+
+def test_only_the_login_the_post_started_replays(post_site):
+    other, _ = post_site.login(user="ada")  # a session made before the POST
+    s = requests.Session()
+    s.post(post_site.base + "/protected/form.cgi", data={"a": "1"}, allow_redirects=False)
+    # another browser, without the cookie: its own GET
+    assert echo(other.get(post_site.base + "/protected/form.cgi").text)["method"] == "GET"
+    # even with the cookie, a session older than the POST does not replay it
+    other.cookies.set("flexsaml_post", s.cookies.get("flexsaml_post"))
+    assert echo(other.get(post_site.base + "/protected/form.cgi").text)["method"] == "GET"
+    # a forged or altered cookie opens nothing
+    bad = requests.Session()
+    r = bad.post(post_site.base + "/protected/form.cgi", data={"a": "2"}, allow_redirects=False)
+    ref, key = bad.cookies.get("flexsaml_post").split(".")
+    bad.cookies.set("flexsaml_post", ref + "." + key[::-1])
+    through_idp(post_site, bad, r)
+    assert echo(bad.get(post_site.base + "/protected/form.cgi").text)["method"] == "GET"
+
+
+def test_other_url_or_too_large_is_not_replayed(post_site):
+    s = requests.Session()
+    r = s.post(post_site.base + "/protected/form.cgi", data={"big": "x" * 400000},
+               allow_redirects=False)
+    assert r.status_code == 302 and "flexsaml_post" not in s.cookies
+    assert "is over FlexSAMLPreservePost 300000 bytes" in post_site.apache.error_log()
+    r = through_idp(post_site, s, r)
+    assert echo(s.get(post_site.base + "/protected/form.cgi").text)["method"] == "GET"
