@@ -47,11 +47,15 @@ static const char *okta_value(apr_pool_t *p, const char *attr)
     return apr_psprintf(p, "(an Okta expression, e.g. user.%s)", tool_safe(p, attr, 60));
 }
 
+/* FlexSAMLRequireClaims (full_name, email and roles unless it says
+ * otherwise), and FlexSAMLUser's attribute. */
 static int is_required(const tool_server *s, const char *attr)
 {
-    return !strcmp(attr, "full_name") || !strcmp(attr, "email") ||
-           !strcmp(attr, s->claims->roles_attribute ? s->claims->roles_attribute : "roles") ||
-           (s->user_attribute && !strcmp(s->user_attribute, attr));
+    int i;
+    for (i = 0; s->required_claims && i < s->required_claims->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(s->required_claims, i, const char *), attr))
+            return 1;
+    return s->user_attribute && !strcmp(s->user_attribute, attr);
 }
 
 /* The rows of the attribute statements table, in the order Flex lists them
@@ -103,6 +107,20 @@ static apr_array_header_t *attribute_rows(apr_pool_t *p, const tool_server *s)
         row->value = okta_value(p, s->user_attribute);
         row->becomes = "REMOTE_USER";
         row->need = "required";
+        apr_hash_set(seen, s->user_attribute, APR_HASH_KEY_STRING, s->user_attribute);
+    }
+    for (i = 0; s->required_claims && i < s->required_claims->nelts; i++) {
+        const char *attr = APR_ARRAY_IDX(s->required_claims, i, const char *);
+        attr_row *row;
+        if (apr_hash_get(seen, attr, APR_HASH_KEY_STRING))
+            continue;
+        apr_hash_set(seen, attr, APR_HASH_KEY_STRING, attr);
+        row = apr_array_push(rows);
+        row->name = tool_safe(p, attr, 60);
+        row->format = "Basic";
+        row->value = okta_value(p, attr);
+        row->becomes = "-";
+        row->need = "required (FlexSAMLRequireClaims)";
     }
     return rows;
 }
@@ -202,6 +220,17 @@ static const char *render(apr_pool_t *p, const tool_server *s, const char *base_
         : s->roles.unknown == FLEXSAML_UNKNOWN_DENY ? "deny"
                                                     : "drop",
         s->require_flex_role ? ";\n  a sign-in without agent, admin or supervisor is refused" : "");
+    if (s->roles.site && apr_hash_count(s->roles.site)) {
+        apr_array_header_t *keys = apr_array_make(p, 4, sizeof(const char *));
+        apr_hash_index_t *hi;
+        for (hi = apr_hash_first(p, s->roles.site); hi; hi = apr_hash_next(hi))
+            APR_ARRAY_PUSH(keys, const char *) = apr_hash_this_key(hi);
+        qsort(keys->elts, (size_t)keys->nelts, sizeof(const char *), compare_keys);
+        ADD("  Site roles, kept as sent (FlexSAMLRoles): %s.\n",
+            tool_safe(p, apr_array_pstrcat(p, keys, ','), 200));
+    }
+    if (s->required_claims && s->required_claims->nelts == 0)
+        ADD("  FlexSAMLRequireClaims none: a sign-in needs no attribute, only a NameID.\n");
     if (!s->idp_initiated)
         ADD("  FlexSAMLIdPInitiated off: sign-ins from the Okta tile are refused; hide it\n"
             "  (Application visibility: Do not display application icon to users).\n");

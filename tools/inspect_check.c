@@ -376,7 +376,8 @@ static void check_claims(inspection *in)
     apr_pool_t *p = in->t->p;
     flexsaml_assertion_data *ad = &in->ad;
     const char *roles_attr = in->pol.roles_attribute ? in->pol.roles_attribute : "roles";
-    static const char *const required[] = {"full_name", "email", NULL};
+    static const char *const flex[] = {"full_name", "email", NULL};
+    const apr_array_header_t *req = in->pol.required_claims;
     struct values c = {NULL, NULL};
     int i, unknown;
 
@@ -396,14 +397,23 @@ static void check_claims(inspection *in)
                     "the NameID holds control characters or invalid UTF-8.");
     if (!ad->name_id || !*ad->name_id)
         inspect_add(in, SEV_REFUSED, "missing_claim", "the assertion has no NameID.");
-    for (i = 0; required[i]; i++) {
-        const char *v = apr_table_get(ad->attributes, required[i]);
-        if (!v || !*v)
-            inspect_add(in, SEV_REFUSED, "missing_claim",
-                        "missing %s: in Okta add the attribute statement %s.", required[i],
-                        okta_statement(p, required[i]));
+    /* FlexSAMLRequireClaims, as the module judges (NULL: the Flex three). */
+    for (i = 0; req ? i < req->nelts : flex[i] != NULL; i++) {
+        const char *name = req ? APR_ARRAY_IDX(req, i, const char *) : flex[i];
+        const char *v = apr_table_get(ad->attributes, name);
+        if (v && *v)
+            continue;
+        if (!strcmp(name, roles_attr))
+            continue;
+        inspect_add(in, SEV_REFUSED, "missing_claim",
+                    "missing %s: in Okta add the attribute statement %s.", tool_safe(p, name, 60),
+                    okta_statement(p, name));
     }
-    if (!apr_table_get(ad->attributes, roles_attr) || !*apr_table_get(ad->attributes, roles_attr))
+    for (i = 0; req && i < req->nelts && strcmp(APR_ARRAY_IDX(req, i, const char *), roles_attr);
+         i++)
+        ;
+    if ((!req || i < req->nelts) &&
+        (!apr_table_get(ad->attributes, roles_attr) || !*apr_table_get(ad->attributes, roles_attr)))
         inspect_add(in, SEV_REFUSED, "missing_claim",
                     "missing %s: in Okta add the attribute statement %s, and set each person's "
                     "User type (agent, supervisor, admin).",

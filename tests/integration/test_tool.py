@@ -790,3 +790,29 @@ def test_hostile_configuration_and_metadata(env, hostile_tool):
                            env=tool_env)
         assert rc in (0, 1), (i, rc, err[-3000:])
         assert "\x1b" not in out
+
+
+def test_okta_settings_and_inspect_follow_require_claims_and_site_roles(env, keys):
+    """Issue 18: FlexSAMLRequireClaims decides which attribute statements
+    okta-settings calls required and what inspect accepts; FlexSAMLRoles are
+    listed."""
+    lax = write(env, "lax.conf", open(env["portal.conf"]).read()
+                + "FlexSAMLRequireClaims email department\nFlexSAMLRequireFlexRole off\n"
+                  "FlexSAMLRoles teamlead qa\n")
+    rc, out, err = run(["okta-settings", "-f", lax])
+    assert rc == 0, out + err
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ") and
+            len(line.split()) > 2}
+    assert rows["email"].endswith("(required)")
+    assert rows["full_name"].endswith("(optional)") and rows["roles"].endswith("(optional)")
+    assert "department" in rows and rows["department"].endswith("(required (FlexSAMLRequireClaims))")
+    assert "Site roles, kept as sent (FlexSAMLRoles): qa,teamlead." in out
+    none = write(env, "none.conf", open(env["portal.conf"]).read()
+                 + "FlexSAMLRequireClaims none\nFlexSAMLRequireFlexRole off\n")
+    rc, out, err = run(["okta-settings", "-f", none])
+    assert rc == 0 and "FlexSAMLRequireClaims none" in out, out + err
+    path = write(env, "response-bare.b64", saml.b64(response(keys, attributes=[])))
+    rc, out, _ = run(["--now", CHECK_AT, "inspect", "--sp-config", none, path])
+    assert rc == 0, out
+    rc, out, _ = run(["--now", CHECK_AT, "inspect", "--sp-config", env["portal.conf"], path])
+    assert rc == 1 and "missing_claim" in out, out
