@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 import sys
 import uuid
 
@@ -173,3 +174,33 @@ def test_idp_initiated_without_user_shows_sign_in(idp):
 def test_unknown_user_is_400(idp):
     assert requests.post(idp["base"] + "/login", data={"user": "mallory@example.com"}).status_code == 400
     assert requests.get(idp["base"] + "/app/%s/init" % APP, params={"user": "x"}).status_code == 400
+
+
+def test_keeps_a_session_and_honours_force_authn_and_requested_context(idp):
+    """Like Okta: a second sign-in without ForceAuthn reports the first
+    AuthnInstant; ForceAuthn="true" makes a new one; RequestedAuthnContext
+    is answered with the class asked for (issue 18)."""
+    mfa = "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"
+
+    def sign_in(request_id, force=False, context=None):
+        xml = authn_request(request_id).decode()
+        if force:
+            xml = xml.replace(' Version="2.0"', ' ForceAuthn="true" Version="2.0"', 1)
+        if context:
+            xml = xml.replace("</samlp:AuthnRequest>",
+                              '<samlp:RequestedAuthnContext Comparison="exact"><saml:AuthnContextClassRef>'
+                              '%s</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>'
+                              '</samlp:AuthnRequest>' % context)
+        r = requests.get(idp["sso"], params={"SAMLRequest": saml.deflate_b64(xml.encode())})
+        action, fields = [f for f in saml.parse_forms(r.text) if f[1]["user"] == "wendy.wfo@example.com"][0]
+        root = posted_response(requests.post(idp["base"] + action, data=fields).text)[3]
+        authn = root.find("saml2:Assertion/saml2:AuthnStatement", NS)
+        return authn.get("AuthnInstant"), authn.find(".//saml2:AuthnContextClassRef", NS).text
+
+    first, ctx = sign_in("_s1")
+    assert ctx == saml.PASSWORD_PROTECTED_TRANSPORT
+    time.sleep(0.01)
+    assert sign_in("_s2")[0] == first
+    forced, ctx = sign_in("_s3", force=True, context=mfa)
+    assert forced > first and ctx == mfa
+    assert sign_in("_s4")[0] == forced

@@ -97,6 +97,33 @@ static void test_rotation(void **state)
     assert_null(flexsaml_unseal(pool, old, "k", 1, by_both, n, &m));
 }
 
+/* A preserved POST's key lives in the browser: the same 32 bytes open what
+ * they sealed, any other key does not, and wiping clears them. */
+static void test_from_key(void **state)
+{
+    unsigned char key[FLEXSAML_SEAL_KEY_LEN], other[FLEXSAML_SEAL_KEY_LEN];
+    flexsaml_sealer *a = NULL, *b = NULL, *c = NULL;
+    const char *sealed, *opened;
+    apr_size_t n = 0, m = 0;
+    (void)state;
+    memset(key, 7, sizeof(key));
+    memset(other, 8, sizeof(other));
+    assert_null(flexsaml_sealer_from_key(pool, key, &a));
+    assert_null(flexsaml_sealer_from_key(pool, key, &b));
+    assert_null(flexsaml_sealer_from_key(pool, other, &c));
+    sealed = flexsaml_seal(pool, a, "aad", 3, "body", 4, &n);
+    assert_non_null(sealed);
+    opened = flexsaml_unseal(pool, b, "aad", 3, sealed, n, &m);
+    assert_non_null(opened);
+    assert_int_equal(m, 4);
+    assert_memory_equal(opened, "body", 4);
+    assert_null(flexsaml_unseal(pool, c, "aad", 3, sealed, n, &m));
+    assert_null(flexsaml_unseal(pool, b, "aae", 3, sealed, n, &m));
+    flexsaml_wipe(key, sizeof(key));
+    for (size_t i = 0; i < sizeof(key); i++)
+        assert_int_equal(key[i], 0);
+}
+
 static void test_weak_passphrase_refused(void **state)
 {
     apr_array_header_t *pp = apr_array_make(pool, 1, sizeof(const char *));
@@ -115,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_tampering_and_moves_fail),
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_weak_passphrase_refused),
+        cmocka_unit_test(test_from_key),
     };
     return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }
