@@ -94,7 +94,7 @@ typedef struct {
     apr_time_t created;
     apr_time_t expires;
     /* Last request seen, to the precision FlexSAMLSessionIdleTimeout needs
-     * (a tenth of it); created until then. */
+     * (a tenth of it); 0 means created. A version 1 record reads as created. */
     apr_time_t last_used;
     flexsaml_identity ident;
 } flexsaml_session;

@@ -149,7 +149,7 @@ static void put_session(writer *w, const flexsaml_session *s)
     put_bytes(w, head, sizeof(head));
     put_u64(w, (apr_uint64_t)s->created);
     put_u64(w, (apr_uint64_t)s->expires);
-    put_u64(w, (apr_uint64_t)(s->last_used ? s->last_used : s->created));
+    put_u64(w, (apr_uint64_t)s->last_used);
     put_u64(w, (apr_uint64_t)id->authn_instant);
     put_str(w, s->sp_entity_id);
     put_str(w, id->name_id);

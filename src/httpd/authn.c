@@ -49,7 +49,7 @@ static request_state *state_of(request_rec *r)
 static int still_in_use(request_rec *r, const flexsaml_srv_cfg *c, const char *id,
                         flexsaml_session *s)
 {
-    apr_time_t now = apr_time_now(), idle = now - s->last_used;
+    apr_time_t now = apr_time_now(), idle = now - (s->last_used ? s->last_used : s->created);
     const char *buf;
     apr_size_t len;
     apr_status_t rv;

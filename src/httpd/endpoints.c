@@ -139,6 +139,7 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
     memset(&s, 0, sizeof(s));
     s.sp_entity_id = c->sp_entity_id;
     s.created = now;
+    s.last_used = now;
     s.expires = now + c->session_lifetime;
     if (res->session_not_after && res->session_not_after < s.expires)
         s.expires = res->session_not_after;

@@ -91,6 +91,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_create(&p, NULL);
     pol.map = (data[0] & 4) ? fuzz_map(p) : NULL;
     pol.unknown = (flexsaml_unknown_policy)(data[0] % 3);
+    /* FlexSAMLRoles: declared site roles are kept like the Flex ones. */
+    pol.site = NULL;
+    if (data[0] & 16) {
+        pol.site = apr_hash_make(p);
+        apr_hash_set(pol.site, "teamlead", APR_HASH_KEY_STRING, "");
+        apr_hash_set(pol.site, "qa", APR_HASH_KEY_STRING, "");
+    }
     /* An exact-size heap copy, so that ASan sees reads past the end. */
     buf = malloc(size);
     memcpy(buf, data + 1, size - 1);

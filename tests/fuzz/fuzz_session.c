@@ -33,6 +33,17 @@ static void fuzz_decode(apr_pool_t *p, const uint8_t *data, size_t size)
         return;
     }
     again = flexsaml_session_encode(p, s, &len);
+    if (size >= 3 && data[2] == 1) {
+        /* A version 1 record (before the last use and the AuthnInstant) is
+         * written back as the current version, which is stable from then on. */
+        flexsaml_session *t = again != NULL ? flexsaml_session_decode(p, again, len) : NULL;
+        apr_size_t len2 = 0;
+        const char *third = t != NULL ? flexsaml_session_encode(p, t, &len2) : NULL;
+        if (third == NULL || len2 != len || memcmp(third, again, len) != 0) {
+            abort();
+        }
+        return;
+    }
     if (again == NULL || len != size || memcmp(again, data, size) != 0) {
         abort();
     }
