@@ -39,7 +39,8 @@ static apr_hash_t *fuzz_map(apr_pool_t *p)
     return h;
 }
 
-static void check_set(apr_pool_t *p, const apr_array_header_t *set, int keep)
+static void check_set(apr_pool_t *p, const apr_array_header_t *set, int keep,
+                      const flexsaml_role_policy *pol)
 {
     for (int i = 0; i < set->nelts; i++) {
         const char *r = APR_ARRAY_IDX(set, i, const char *);
@@ -63,7 +64,7 @@ static void check_set(apr_pool_t *p, const apr_array_header_t *set, int keep)
         if (!flexsaml_roles_contains(set, r)) {
             abort();
         }
-        if (!keep && !flexsaml_role_is_known(r)) {
+        if (!keep && !flexsaml_role_is_declared(pol, r)) {
             abort();
         }
     }
@@ -116,7 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n != unknown->nelts) {
         abort();
     }
-    check_set(p, set, !(data[0] & 8) && pol.unknown == FLEXSAML_UNKNOWN_KEEP);
+    check_set(p, set, !(data[0] & 8) && pol.unknown == FLEXSAML_UNKNOWN_KEEP,
+              (data[0] & 8) ? NULL : &pol);
     (void)flexsaml_role_is_known(buf);
     free(buf);
     apr_pool_destroy(p);
