@@ -21,47 +21,107 @@
 #include "web.h"
 #include "logout.h"
 
+/* Sessions one LogoutRequest can name: a person signed in from several
+ * browsers has as many; the oldest beyond this are forgotten by the index
+ * (they still expire). */
+#define MAX_INDEXED 32
+/* How long after its IssueInstant the IdP's LogoutRequest is taken. */
+#define LOGOUT_MAX_AGE apr_time_from_sec(300)
+
 static const char *index_key(request_rec *r, const char *name_id, const char *session_index)
 {
     return apr_pstrcat(r->pool, name_id, "\n", session_index ? session_index : "", NULL);
+}
+
+/* Adds ref to the space-separated list under key, newest first. Two logins of
+ * one person racing can lose one entry: that session then only expires. */
+static void index_add(request_rec *r, const flexsaml_srv_cfg *c, const char *key, const char *ref,
+                      apr_time_t expires)
+{
+    const char *old = NULL, *list = ref;
+    char *copy, *tok, *last;
+    apr_size_t len = 0;
+    int n = 1;
+
+    if (flexsaml_store_get(c->rt->store, r, NULL, FLEXSAML_KEY_INDEX, key, &old, &len) ==
+        APR_SUCCESS) {
+        copy = apr_pstrmemdup(r->pool, old, len);
+        for (tok = apr_strtok(copy, " ", &last); tok && n < MAX_INDEXED;
+             tok = apr_strtok(NULL, " ", &last))
+            if (strcmp(tok, ref) != 0 && strlen(tok) == 64) {
+                list = apr_pstrcat(r->pool, list, " ", tok, NULL);
+                n++;
+            }
+    }
+    flexsaml_store_put(c->rt->store, r, NULL, FLEXSAML_KEY_INDEX, key, expires, list, strlen(list));
 }
 
 void flexsaml_slo_remember(request_rec *r, const flexsaml_srv_cfg *c, const flexsaml_session *s,
                            const char *session_id)
 {
     const flexsaml_idp *idp = flexsaml_sp_idp(flexsaml_request_sp(r, c->rt));
+    const char *ref;
 
     /* Only an IdP that can send LogoutRequests needs to find a session
-     * from its NameID and SessionIndex. */
+     * from its NameID and SessionIndex. The index keeps a reference to the
+     * session's entry, never its id: a dump of the store yields no cookie. */
     if (!idp->slo_url)
         return;
-    flexsaml_store_put(c->rt->store, r, NULL, FLEXSAML_KEY_INDEX,
-                       index_key(r, s->ident.name_id, s->ident.session_index), s->expires,
-                       session_id, strlen(session_id));
-    flexsaml_store_put(c->rt->store, r, NULL, FLEXSAML_KEY_INDEX,
-                       index_key(r, s->ident.name_id, NULL), s->expires, session_id,
-                       strlen(session_id));
+    ref = flexsaml_store_ref(c->rt->store, r->pool, flexsaml_public_host(r), FLEXSAML_KEY_SESSION,
+                             session_id);
+    if (!ref)
+        return;
+    if (s->ident.session_index)
+        index_add(r, c, index_key(r, s->ident.name_id, s->ident.session_index), ref, s->expires);
+    index_add(r, c, index_key(r, s->ident.name_id, NULL), ref, s->expires);
+}
+
+/* Ends every session the index lists under key; the number ended. */
+static int end_indexed(request_rec *r, const flexsaml_srv_cfg *c, const char *key)
+{
+    const char *list = NULL;
+    char *copy, *tok, *last;
+    apr_size_t len = 0;
+    int ended = 0;
+
+    if (flexsaml_store_get(c->rt->store, r, NULL, FLEXSAML_KEY_INDEX, key, &list, &len) !=
+        APR_SUCCESS)
+        return 0;
+    copy = apr_pstrmemdup(r->pool, list, len);
+    for (tok = apr_strtok(copy, " ", &last); tok; tok = apr_strtok(NULL, " ", &last))
+        if (flexsaml_store_remove_ref(c->rt->store, r, FLEXSAML_KEY_SESSION, tok) == APR_SUCCESS)
+            ended++;
+    flexsaml_store_remove(c->rt->store, r, NULL, FLEXSAML_KEY_INDEX, key);
+    return ended;
 }
 
 static int idp_logout_request(request_rec *r, const flexsaml_srv_cfg *c,
                               const flexsaml_logout_msg *m)
 {
     const flexsaml_idp *idp = flexsaml_sp_idp(flexsaml_request_sp(r, c->rt));
-    const char *sid = NULL, *url, *err;
-    int ended = 0;
+    const char *url, *err;
+    apr_status_t rv;
+    int ended;
 
     if (!m->name_id || !*m->name_id)
         return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE,
                                "the IdP's LogoutRequest names no NameID", NULL);
-    if (flexsaml_store_get(c->rt->store, r, NULL, FLEXSAML_KEY_INDEX,
-                           index_key(r, m->name_id, m->session_index), &sid, NULL) == APR_SUCCESS) {
-        flexsaml_store_remove(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, sid);
-        ended = 1;
-    }
+    /* One signed URL ends sessions once: it sits in browser history. */
+    rv = flexsaml_store_once(c->rt->store, r, NULL, FLEXSAML_KEY_ASSERTION,
+                             apr_pstrcat(r->pool, "logout|", idp->entity_id, "|", m->id, NULL),
+                             m->issued + LOGOUT_MAX_AGE + 2 * apr_time_from_sec(c->clock_skew));
+    if (rv == APR_EEXIST)
+        return flexsaml_refuse(r, FLEXSAML_R_REPLAYED,
+                               apr_psprintf(r->pool, "LogoutRequest %s was already used", m->id),
+                               NULL);
+    if (rv != APR_SUCCESS)
+        return flexsaml_store_unavailable(r, rv, "record the LogoutRequest id");
+    /* Without a SessionIndex the IdP means every session of that person. */
+    ended = end_indexed(r, c, index_key(r, m->name_id, m->session_index));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "flexsaml: IdP-initiated logout of %s (SessionIndex %s): %s", m->name_id,
-                  m->session_index ? m->session_index : "none",
-                  ended ? "session ended" : "no such session here");
+                  "flexsaml: IdP-initiated logout of %s (SessionIndex %s): %d session(s) ended "
+                  "here",
+                  m->name_id, m->session_index ? m->session_index : "none: every session", ended);
     err = flexsaml_logout_response_url(r->pool, idp->slo_url, c->sp_entity_id, m->id, 1,
                                        m->relay_state, c->rt->sp_key_pem, &url);
     if (err)
@@ -104,6 +164,10 @@ int flexsaml_logout_endpoint(request_rec *r, const flexsaml_srv_cfg *c)
         if (!m.issuer || strcmp(m.issuer, idp->entity_id) != 0)
             return flexsaml_refuse(r, FLEXSAML_R_ISSUER_MISMATCH,
                                    "the logout message comes from another issuer", NULL);
+        if ((err = flexsaml_logout_check(r->pool, &m, flexsaml_endpoint_url(r, "/logout"),
+                                         apr_time_now(), apr_time_from_sec(c->clock_skew),
+                                         LOGOUT_MAX_AGE, &m.refusal)) != NULL)
+            return flexsaml_refuse(r, m.refusal, err, NULL);
         return m.is_request ? idp_logout_request(r, c, &m) : idp_logout_response(r, c, &m);
     }
 

@@ -179,6 +179,33 @@ apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, const cha
     return rv;
 }
 
+const char *flexsaml_store_ref(flexsaml_store *st, apr_pool_t *p, const char *scope, char kind,
+                               const char *id)
+{
+    unsigned char key[KEY_LEN];
+    char *ref = apr_palloc(p, 65);
+
+    if (make_key(st, scope, kind, id, key) != APR_SUCCESS)
+        return NULL;
+    flexsaml_store_key_ref(key, ref);
+    return ref;
+}
+
+apr_status_t flexsaml_store_remove_ref(flexsaml_store *st, request_rec *r, char kind,
+                                       const char *ref)
+{
+    unsigned char key[KEY_LEN];
+    apr_status_t rv;
+
+    if (!st->b)
+        return APR_EINIT;
+    if (!flexsaml_store_key_from_ref(st->key_form, kind, ref, key))
+        return APR_EINVAL;
+    rv = st->driver->ops->remove(st->b, key, KEY_LEN, r->pool);
+    flexsaml_metric_store(r, FLEXSAML_OP_REMOVE, rv);
+    return rv;
+}
+
 apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, const char *scope, char kind,
                                  const char *id, apr_time_t expiry)
 {

@@ -34,6 +34,11 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, const char *
 apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, const char *scope, char kind,
                                    const char *id);
 /* Records id until expiry; APR_EEXIST when it was already recorded. */
+/* The reference of an entry (store_key.h): NULL when the store is not open. */
+const char *flexsaml_store_ref(flexsaml_store *st, apr_pool_t *p, const char *scope, char kind,
+                               const char *id);
+apr_status_t flexsaml_store_remove_ref(flexsaml_store *st, request_rec *r, char kind,
+                                       const char *ref);
 apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, const char *scope, char kind,
                                  const char *id, apr_time_t expiry);
 /* For a failure rv: the line that says which size to raise when the store

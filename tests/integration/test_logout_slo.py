@@ -127,3 +127,75 @@ def test_deflate_bomb_on_the_redirect_binding_stops_at_the_cap(slo, keys):
     assert r.status_code == 400 and "bad_response" in r.text
     assert "over 64 KiB" in slo.apache.log_since(mark)
     assert requests.get(slo.base + "/index.html").status_code == 200
+
+
+# ---- audit #16, items 3 and 4: a Single Logout that cannot be replayed ----
+
+def alice_session(site, index):
+    s = requests.Session()
+    assert site.post(site.response("alice", session_index=index), session=s).status_code == 303
+    return s
+
+
+def signed_in(site, s):
+    return s.get(site.base + "/protected/", allow_redirects=False).status_code == 200
+
+
+def idp_request(site, keys, session_index=None, base=None, **kw):
+    url, _ = saml_logout.logout_request_url((base or site.base) + "/flexsaml/logout", harness.ISSUER,
+                                            "alice.agent@example.com", session_index, keys["key"], **kw)
+    return url
+
+
+def test_a_captured_logout_request_cannot_be_replayed(slo, keys):
+    first = alice_session(slo, "sess-replay")
+    url = idp_request(slo, keys, "sess-replay")
+    assert requests.get(url, allow_redirects=False).status_code == 303
+    assert not signed_in(slo, first)
+    again = alice_session(slo, "sess-replay")
+    r = requests.get(url, allow_redirects=False)
+    assert r.status_code == 400 and "replayed" in r.text
+    assert signed_in(slo, again)
+
+
+@pytest.mark.parametrize("kw,code", [
+    (dict(issue_instant="2001-01-01T00:00:00Z"), "expired"),
+    (dict(issue_instant="2099-01-01T00:00:00Z"), "not_yet_valid"),
+    (dict(not_on_or_after="2001-01-01T00:00:00Z"), "expired"),
+    (dict(destination="https://other-sp.example/flexsaml/logout"), "destination_mismatch"),
+])
+def test_a_stale_or_misaddressed_logout_request_is_refused(slo, keys, kw, code):
+    s = alice_session(slo, "sess-stale")
+    r = requests.get(idp_request(slo, keys, "sess-stale", **kw), allow_redirects=False)
+    assert r.status_code == 400 and code in r.text
+    assert signed_in(slo, s)
+
+
+def test_a_logout_request_without_session_index_ends_every_session(slo, keys):
+    # The earlier tests' sessions of alice end first, so the count is exact.
+    assert requests.get(idp_request(slo, keys), allow_redirects=False).status_code == 303
+    a, b = alice_session(slo, "sess-all-1"), alice_session(slo, "sess-all-2")
+    mark = slo.apache.log_mark()
+    assert requests.get(idp_request(slo, keys), allow_redirects=False).status_code == 303
+    assert not signed_in(slo, a) and not signed_in(slo, b)
+    assert "2 session(s) ended" in slo.apache.log_since(mark)
+
+
+def test_a_logout_request_under_another_host_name_ends_the_session(slo, keys):
+    s = alice_session(slo, "sess-host")
+    other = slo.base.replace("127.0.0.1", "localhost")
+    mark = slo.apache.log_mark()
+    assert requests.get(idp_request(slo, keys, "sess-host", base=other),
+                        allow_redirects=False).status_code == 303
+    assert not signed_in(slo, s)
+    assert "1 session(s) ended" in slo.apache.log_since(mark)
+
+
+def test_the_logout_index_keeps_no_session_id(slo):
+    """A dump of the store must yield no cookie, passphrase or not."""
+    s = alice_session(slo, "sess-dump")
+    ids = [c.value for c in s.cookies if len(c.value) >= 16]
+    assert ids
+    db = open(os.path.join(slo.apache.root, "run", "flexsaml-lmdb", "data.mdb"), "rb").read()
+    for v in ids:
+        assert v.encode() not in db

@@ -88,11 +88,51 @@ static void test_response_and_tampering(void **state)
                                          certs("sp-cert.pem"), &m));
 }
 
+static void test_check_destination_times_and_id(void **state)
+{
+    const char *dest = "https://sp.example/flexsaml/logout";
+    apr_time_t now = apr_time_from_sec(1800000000);
+    apr_interval_time_t skew = apr_time_from_sec(60), age = apr_time_from_sec(300);
+    flexsaml_logout_msg m;
+    flexsaml_refusal why;
+    (void)state;
+    memset(&m, 0, sizeof(m));
+    m.id = "_1";
+    m.destination = dest;
+    m.issued = now - apr_time_from_sec(10);
+    assert_null(flexsaml_logout_check(pool, &m, dest, now, skew, age, &why));
+    assert_int_equal(why, FLEXSAML_R_NONE);
+    m.destination = "https://other.example/flexsaml/logout";
+    assert_non_null(flexsaml_logout_check(pool, &m, dest, now, skew, age, &why));
+    assert_int_equal(why, FLEXSAML_R_DESTINATION_MISMATCH);
+    m.destination = NULL;
+    assert_non_null(flexsaml_logout_check(pool, &m, dest, now, skew, age, &why));
+    assert_int_equal(why, FLEXSAML_R_DESTINATION_MISMATCH);
+    m.destination = dest;
+    m.issued = now - skew - age - 1;
+    assert_non_null(flexsaml_logout_check(pool, &m, dest, now, skew, age, &why));
+    assert_int_equal(why, FLEXSAML_R_EXPIRED);
+    m.issued = now + skew + 1;
+    assert_non_null(flexsaml_logout_check(pool, &m, dest, now, skew, age, &why));
+    assert_int_equal(why, FLEXSAML_R_NOT_YET_VALID);
+    m.issued = 0;
+    assert_non_null(flexsaml_logout_check(pool, &m, dest, now, skew, age, &why));
+    m.issued = now;
+    m.not_on_or_after = now - skew;
+    assert_non_null(flexsaml_logout_check(pool, &m, dest, now, skew, age, &why));
+    assert_int_equal(why, FLEXSAML_R_EXPIRED);
+    m.not_on_or_after = now + 1;
+    assert_null(flexsaml_logout_check(pool, &m, dest, now, skew, age, &why));
+    m.id = NULL;
+    assert_non_null(flexsaml_logout_check(pool, &m, dest, now, skew, age, &why));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_round_trip),
         cmocka_unit_test(test_response_and_tampering),
+        cmocka_unit_test(test_check_destination_times_and_id),
     };
     return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }
