@@ -23,13 +23,18 @@
 #include "store.h"
 #include "web.h"
 
-static int read_body(request_rec *r, apr_off_t max, const char **out)
+/* The first allocation for a body; it doubles as the body arrives, up to
+ * max. An anonymous POST that announces max and sends nothing costs this,
+ * not max. */
+#define BODY_CHUNK 8192
+
+int flexsaml_read_body(request_rec *r, apr_off_t max, const char **out)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_off_t declared = 0;
     char *buf, *end;
-    apr_size_t used = 0;
-    long got;
+    apr_size_t used = 0, cap, limit = (apr_size_t)max + 1;
+    long got = 0;
     int rc;
 
     if (cl && (apr_strtoff(&declared, cl, &end, 10) != APR_SUCCESS || *end || declared < 0))
@@ -42,9 +47,21 @@ static int read_body(request_rec *r, apr_off_t max, const char **out)
             NULL);
     if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK)
         return rc;
-    buf = apr_palloc(r->pool, (apr_size_t)max + 1);
+    cap = limit < BODY_CHUNK ? limit : BODY_CHUNK;
+    buf = apr_palloc(r->pool, cap);
     if (ap_should_client_block(r)) {
-        while ((got = ap_get_client_block(r, buf + used, (apr_size_t)max + 1 - used)) > 0) {
+        for (;;) {
+            if (used == cap && cap < limit) {
+                apr_size_t ncap = cap * 2 < limit ? cap * 2 : limit;
+                char *nb = apr_palloc(r->pool, ncap);
+                memcpy(nb, buf, used);
+                buf = nb;
+                cap = ncap;
+            }
+            if (used == cap)
+                break;
+            if ((got = ap_get_client_block(r, buf + used, cap - used)) <= 0)
+                break;
             used += (apr_size_t)got;
             if (used > (apr_size_t)max) {
                 r->connection->keepalive = AP_CONN_CLOSE;
@@ -56,6 +73,11 @@ static int read_body(request_rec *r, apr_off_t max, const char **out)
         }
         if (got < 0)
             return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "the POST body broke off", NULL);
+    }
+    if (used == cap) {
+        char *nb = apr_palloc(r->pool, used + 1);
+        memcpy(nb, buf, used);
+        buf = nb;
     }
     buf[used] = '\0';
     *out = buf;
@@ -140,7 +162,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
     if (r->method_number != M_POST)
         return flexsaml_refuse(r, FLEXSAML_R_METHOD_NOT_ALLOWED,
                                apr_psprintf(r->pool, "%s to the ACS", r->method), NULL);
-    if ((rc = read_body(r, c->max_body, &body)) != OK)
+    if ((rc = flexsaml_read_body(r, c->max_body, &body)) != OK)
         return rc;
     form = flexsaml_form_parse(r->pool, body);
     b64 = apr_table_get(form, "SAMLResponse");

@@ -19,7 +19,12 @@
 #include "slo.h"
 #include "store.h"
 #include "web.h"
+#include "endpoints.h"
+#include "escape.h"
 #include "logout.h"
+
+/* The confirmation form's body: a token and a ReturnTo. */
+#define MAX_CONFIRM_BODY 4096
 
 /* Sessions one LogoutRequest can name: a person signed in from several
  * browsers has as many; the oldest beyond this are forgotten by the index
@@ -145,6 +150,67 @@ static int idp_logout_response(request_rec *r, const flexsaml_srv_cfg *c,
     return flexsaml_see_other(r, flexsaml_safe_target(r, to) ? to : c->default_url);
 }
 
+/* A cross-site page must not end a session (and, with SLO, the Okta
+ * session): a logout comes from this site's own pages (Sec-Fetch-Site, or
+ * without it Origin, or Referer), or a person typed it. A request that says
+ * none of this (a plain http site, where browsers do not send Sec-Fetch-*;
+ * a page with Referrer-Policy no-referrer) gets a confirmation form. */
+static int same_origin(request_rec *r)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *referer = apr_table_get(r->headers_in, "Referer");
+    const char *mine = flexsaml_public_url(r, "");
+    apr_size_t n = strlen(mine);
+
+    if (site)
+        return !strcmp(site, "same-origin") || !strcmp(site, "none");
+    if (origin)
+        return !strcmp(origin, mine);
+    return referer && !strncmp(referer, mine, n) && (referer[n] == '/' || !referer[n]);
+}
+
+/* Only a page that knows the session cookie can carry this token. */
+static const char *confirm_token(request_rec *r, const flexsaml_srv_cfg *c, const char *id)
+{
+    return flexsaml_store_ref(c->rt->store, r->pool, "logout-confirm", 'L', id);
+}
+
+static int confirm_page(request_rec *r, const flexsaml_srv_cfg *c, const char *id, const char *to)
+{
+    const char *token = confirm_token(r, c, id);
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "flexsaml: logout not from this site's pages (Sec-Fetch-Site %s, Origin %s): "
+                  "the session stays until the person confirms",
+                  apr_table_get(r->headers_in, "Sec-Fetch-Site")
+                      ? apr_table_get(r->headers_in, "Sec-Fetch-Site")
+                      : "absent",
+                  apr_table_get(r->headers_in, "Origin") ? apr_table_get(r->headers_in, "Origin")
+                                                         : "absent");
+    if (!token)
+        return flexsaml_store_unavailable(r, APR_EINIT, "make a logout token");
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    /* The button must not be clickjacked from another site. */
+    apr_table_setn(r->headers_out, "Content-Security-Policy",
+                   "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                   "frame-ancestors 'none'");
+    apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
+    ap_rvputs(r,
+              "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+              "<meta name=\"viewport\" content=\"width=device-width\"><title>Sign out?</title>"
+              "</head><body><main><h1>Sign out?</h1><p>A link from another page asks to sign you "
+              "out of this site.</p><form method=\"post\" action=\"",
+              flexsaml_html(r->pool, c->endpoint),
+              "/logout\"><input type=\"hidden\" name=\"token\" value=\"", token,
+              "\"><input type=\"hidden\" name=\"ReturnTo\" value=\"", flexsaml_html(r->pool, to),
+              "\"><button type=\"submit\" id=\"confirm-logout\">Sign out</button></form>"
+              "<p><a href=\"",
+              flexsaml_html(r->pool, to), "\">Stay signed in</a></p></main></body></html>\n", NULL);
+    return OK;
+}
+
 int flexsaml_logout_endpoint(request_rec *r, const flexsaml_srv_cfg *c)
 {
     const flexsaml_idp *idp = flexsaml_sp_idp(flexsaml_request_sp(r, c->rt));
@@ -171,15 +237,37 @@ int flexsaml_logout_endpoint(request_rec *r, const flexsaml_srv_cfg *c)
         return m.is_request ? idp_logout_request(r, c, &m) : idp_logout_response(r, c, &m);
     }
 
-    to = flexsaml_safe_target(r, flexsaml_form_value(r, args, "ReturnTo"));
-    if (!to)
-        to = c->default_url;
     id = flexsaml_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"), c->cookie_name);
-    if (id && flexsaml_session_id_valid(id) &&
-        flexsaml_store_get(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, id,
-                           &stored, &len) == APR_SUCCESS)
+    if (id && !flexsaml_session_id_valid(id))
+        id = NULL;
+    if (r->method_number == M_POST) {
+        const char *body, *token;
+        int rc;
+        if ((rc = flexsaml_read_body(r, MAX_CONFIRM_BODY, &body)) != OK)
+            return rc;
+        token = flexsaml_form_value(r, body, "token");
+        to = flexsaml_safe_target(r, flexsaml_form_value(r, body, "ReturnTo"));
+        if (!to)
+            to = c->default_url;
+        if (id && (!token ||
+                   strcmp(token, confirm_token(r, c, id) ? confirm_token(r, c, id) : "") != 0)) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "flexsaml: a logout form without this session's token; asking again");
+            return confirm_page(r, c, id, to);
+        }
+    } else if (r->method_number != M_GET) {
+        return flexsaml_refuse(r, FLEXSAML_R_METHOD_NOT_ALLOWED, "logout takes GET or POST", NULL);
+    } else {
+        to = flexsaml_safe_target(r, flexsaml_form_value(r, args, "ReturnTo"));
+        if (!to)
+            to = c->default_url;
+        if (id && !same_origin(r))
+            return confirm_page(r, c, id, to);
+    }
+    if (id && flexsaml_store_get(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, id,
+                                 &stored, &len) == APR_SUCCESS)
         s = flexsaml_session_decode(r->pool, stored, len);
-    if (id && flexsaml_session_id_valid(id))
+    if (id)
         flexsaml_store_remove(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, id);
     flexsaml_set_cookie(r, c->cookie_name, "", 1);
     if (!s || !idp->slo_url || !c->rt->sp_key_pem) {

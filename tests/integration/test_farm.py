@@ -154,7 +154,7 @@ def test_login_on_a_is_valid_on_b_and_logout_on_b_ends_it(request, keys, pair):
     cookie = cookie_of(r)
     got = get(b, cookie)
     assert got.status_code == 200 and "FLEX_EMAIL=sam.supervisor@example.com" in got.text
-    out = requests.get(b.url + "/flexsaml/logout", cookies={"flexsaml_session": cookie},
+    out = requests.get(b.url + "/flexsaml/logout", cookies={"flexsaml_session": cookie}, headers={"Sec-Fetch-Site": "same-origin"},
                        allow_redirects=False)
     assert out.status_code == 303
     assert get(a, cookie).status_code == 302

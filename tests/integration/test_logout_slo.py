@@ -47,7 +47,7 @@ def test_sp_metadata_announces_single_logout(slo):
 def test_sp_initiated_single_logout(slo):
     s, r = slo.login(user="sam")
     assert r.status_code == 303
-    r = s.get(slo.base + "/flexsaml/logout?ReturnTo=/index.html", allow_redirects=False)
+    r = s.get(slo.base + "/flexsaml/logout?ReturnTo=/index.html", headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
     assert r.status_code == 303
     loc = r.headers["Location"]
     assert loc.startswith(slo.slo_url + "?SAMLRequest=") and "&Signature=" in loc
@@ -101,7 +101,7 @@ def test_forged_logout_messages_are_refused(slo, keys):
 
 def test_without_slo_logout_is_local(site):
     s, _ = site.login(user="alice")
-    r = s.get(site.base + "/flexsaml/logout", allow_redirects=False)
+    r = s.get(site.base + "/flexsaml/logout", headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"] == "/"
 
 
@@ -199,3 +199,51 @@ def test_the_logout_index_keeps_no_session_id(slo):
     db = open(os.path.join(slo.apache.root, "run", "flexsaml-lmdb", "data.mdb"), "rb").read()
     for v in ids:
         assert v.encode() not in db
+
+
+# ---- audit #16, item 5: a cross-site page cannot sign anybody out ----
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Origin": "https://evil.example"},
+    {"Referer": "https://evil.example/page"},
+    {},  # a page with Referrer-Policy: no-referrer, on a plain http site
+], ids=["cross-site", "same-site", "origin", "referer", "no-headers"])
+def test_a_cross_site_logout_leaves_the_session(site, headers):
+    s, _ = site.login(user="alice")
+    r = s.get(site.base + "/flexsaml/logout?ReturnTo=/index.html", headers=headers, allow_redirects=False)
+    assert r.status_code == 200 and 'id="confirm-logout"' in r.text
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+    assert "Max-Age=0" not in r.headers.get("Set-Cookie", "")
+    assert signed_in(site, s)
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "same-origin"},
+    {"Sec-Fetch-Site": "none"},  # typed, or a bookmark
+    {"Origin": "http://127.0.0.1:%(port)s"},
+    {"Referer": "http://127.0.0.1:%(port)s/me/"},
+], ids=["same-origin", "typed", "origin", "referer"])
+def test_a_logout_from_the_sites_own_pages_ends_the_session(site, headers):
+    s, _ = site.login(user="alice")
+    port = site.base.rsplit(":", 1)[1]
+    headers = {k: v % {"port": port} for k, v in headers.items()}
+    r = s.get(site.base + "/flexsaml/logout", headers=headers, allow_redirects=False)
+    assert r.status_code == 303 and "Max-Age=0" in r.headers["Set-Cookie"]
+    assert not signed_in(site, s)
+
+
+def test_the_confirmation_form_needs_the_sessions_token(site):
+    import re
+    s, _ = site.login(user="alice")
+    page = s.get(site.base + "/flexsaml/logout?ReturnTo=/index.html", allow_redirects=False).text
+    token = re.search(r'name="token" value="([0-9a-f]{64})"', page).group(1)
+    # A cross-site form that guesses the token is asked again.
+    r = s.post(site.base + "/flexsaml/logout", data={"token": "0" * 64, "ReturnTo": "/"}, allow_redirects=False)
+    assert r.status_code == 200 and 'id="confirm-logout"' in r.text
+    assert signed_in(site, s)
+    r = s.post(site.base + "/flexsaml/logout", data={"token": token, "ReturnTo": "/index.html"},
+               allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"] == "/index.html"
+    assert not signed_in(site, s)
