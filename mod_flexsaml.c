@@ -29,6 +29,9 @@ static void flexsaml_register_hooks(apr_pool_t *p)
                               &flexsaml_authz_role_provider, AP_AUTH_INTERNAL_PER_CONF);
     /* Before anything else reads the headers, on every request of the host. */
     ap_hook_post_read_request(flexsaml_strip_headers, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* Last: the handler (proxy, CGI) is known, and every module that reads
+     * the session has run. */
+    ap_hook_fixups(flexsaml_strip_cookies, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_insert_error_filter(flexsaml_authz_forbid, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(flexsaml_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_authn(flexsaml_check_authn, NULL, NULL, APR_HOOK_MIDDLE,

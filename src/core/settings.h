@@ -71,6 +71,7 @@ typedef struct {
     const char *user_attribute;          /* FlexSAMLUser; NULL = NameID */                         \
     apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *, or NULL */                           \
     apr_array_header_t *passphrases;     /* FlexSAMLCryptoPassphrase sources */                    \
+    int strip_cookies;                   /* the module's cookies kept from proxies and CGI */      \
     flexsaml_tr_settings taskrouter;
 
 /* One server's settings: FLEXSAML_UNSET or NULL where its directives are
@@ -147,6 +148,10 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
     X(User, TAKE1, SERVER, "The attribute that becomes REMOTE_USER (default: the NameID)")         \
     X(PassClaimsAs, TAKE1, SERVER_DIR, "environment (default), headers or both")                   \
     X(HeaderPrefix, TAKE1, SERVER, "Prefix of the claim headers (default X-Flex-)")                \
+    X(StripHeaders, ITERATE, SERVER,                                                               \
+      "More client headers to remove on every request (X-Remote-User and the like always are)")    \
+    X(StripCookies, FLAG, SERVER,                                                                  \
+      "Remove the module's cookies from requests to proxied back ends and CGI (default on)")       \
     X(MaxSessionBytes, TAKE1, SERVER,                                                              \
       "Largest stored session, all attributes together (default 49152)")                           \
     X(TrustedProxies, ITERATE, SERVER,                                                             \

@@ -55,6 +55,7 @@ SET_STRING(DefaultURL, default_url)
 SET_FLAG(RequireSignedResponse, require_signed_response)
 SET_FLAG(AllowSHA1, allow_sha1)
 SET_FLAG(RequireFlexRole, require_flex_role)
+SET_FLAG(StripCookies, strip_cookies)
 SET_STRING(SessionCache, cache_spec)
 SET_LIFETIME(SessionLifetime, session_lifetime)
 SET_STRING(CookieName, cookie_name)
@@ -214,6 +215,25 @@ SETTER(HeaderPrefix)
     if (strlen(argv[0]) < 3)
         return "FlexSAMLHeaderPrefix must be at least 3 characters, e.g. X-Flex-";
     claims_of(cx, s)->header_prefix = argv[0];
+    return NULL;
+}
+
+SETTER(StripHeaders)
+{
+    const char *c;
+    flexsaml_claims_conf *cc = claims_of(cx, s);
+    (void)argc;
+    for (c = argv[0]; *c; c++)
+        if (!(apr_isalnum(*c) || *c == '-' || *c == '_'))
+            return apr_psprintf(cx->p,
+                                "FlexSAMLStripHeaders: \"%s\" is not a header name (letters, "
+                                "digits, '-' and '_', e.g. X-Authenticated-User)",
+                                argv[0]);
+    if (!*argv[0])
+        return "FlexSAMLStripHeaders needs header names, e.g. X-Authenticated-User";
+    if (!cc->strip)
+        cc->strip = apr_array_make(cx->p, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(cc->strip, const char *) = argv[0];
     return NULL;
 }
 

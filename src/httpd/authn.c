@@ -170,6 +170,31 @@ int flexsaml_check_authn(request_rec *r)
     return OK;
 }
 
+/* A back end behind mod_proxy, or a CGI script, that logs its requests or
+ * is compromised would otherwise hold working sessions. */
+static int hands_off(const request_rec *r)
+{
+    const char *h = r->handler;
+    return r->proxyreq != PROXYREQ_NONE ||
+           (h && (!strncmp(h, "proxy:", 6) || !strcmp(h, "proxy-server") ||
+                  !strcmp(h, "cgi-script") || !strcmp(h, "cgi")));
+}
+
+int flexsaml_strip_cookies(request_rec *r)
+{
+    const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
+    const char *cookie = apr_table_get(r->headers_in, "Cookie"), *rest;
+
+    if (!c->rt || !c->strip_cookies || !cookie || !hands_off(r))
+        return DECLINED;
+    rest = flexsaml_cookie_without(r->pool, cookie, c->cookie_name, c->rt->state_cookie);
+    if (rest)
+        apr_table_set(r->headers_in, "Cookie", rest);
+    else
+        apr_table_unset(r->headers_in, "Cookie");
+    return DECLINED;
+}
+
 int flexsaml_strip_headers(request_rec *r)
 {
     const flexsaml_srv_cfg *c = flexsaml_srv(r->server);

@@ -8,6 +8,8 @@
 int flexsaml_check_authn(request_rec *r);
 /* Drops spoofed identity headers on every request of a FlexSAML host. */
 int flexsaml_strip_headers(request_rec *r);
+/* fixups: the module's cookies out of requests to proxies and CGI. */
+int flexsaml_strip_cookies(request_rec *r);
 /* Looks up and validates the session of this request; NULL when none. */
 flexsaml_session *flexsaml_request_session(request_rec *r);
 /* Starts an SP-initiated login: redirect to the IdP, or 401 JSON for scripts. */

@@ -19,7 +19,6 @@
 #include "slo.h"
 #include "store.h"
 #include "web.h"
-#include "endpoints.h"
 #include "escape.h"
 #include "logout.h"
 

@@ -72,6 +72,8 @@ static const sample samples[] = {
     {"FlexSAMLUser", "email", "login", ALL, NULL},
     {"FlexSAMLPassClaimsAs", "headers", "both", ALL, NULL},
     {"FlexSAMLHeaderPrefix", "X-A-", "X-B-", ALL, NULL},
+    {"FlexSAMLStripHeaders", "X-A", "X-B", ALL, NULL},
+    {"FlexSAMLStripCookies", "off", "on", ALL, NULL},
     {"FlexSAMLMaxSessionBytes", "2048", "4096", ALL, NULL},
     {"FlexSAMLTrustedProxies", "10.0.0.0/8", "192.168.0.1", ALL, NULL},
     {"FlexSAMLCryptoPassphrase", "env:A", "file:/b env:OLD", ALL, NULL},
