@@ -82,7 +82,7 @@ static int build_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
             CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase %s: %s", src, err);
         APR_ARRAY_PUSH(secrets, const char *) = v;
     }
-    if ((err = flexsaml_sealer_create(p, secrets, &c->rt->sealer)) != NULL)
+    if ((err = flexsaml_sealer_create(p, secrets, c->sp_entity_id, &c->rt->sealer)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase: %s", err);
     return OK;
 }
