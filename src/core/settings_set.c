@@ -57,12 +57,22 @@ SET_FLAG(AllowSHA1, allow_sha1)
 SET_FLAG(RequireFlexRole, require_flex_role)
 SET_FLAG(StripCookies, strip_cookies)
 SET_STRING(SessionCache, cache_spec)
-SET_LIFETIME(SessionLifetime, session_lifetime)
 SET_STRING(CookieName, cookie_name)
 SET_SIZE(MaxBodySize, max_body, apr_off_t)
 SET_SIZE(MaxAttributeBytes, max_attr_bytes, apr_size_t)
 SET_SIZE(MaxSessionBytes, max_session_bytes, apr_size_t)
 SET_STRING(User, user_attribute)
+
+/* A session outlives a person's removal from Okta (there is no back channel
+ * but Single Logout): 30 days at most, as conf/flexsaml.conf says. */
+#define MAX_SESSION_LIFETIME apr_time_from_sec(30 * 86400)
+
+SETTER(SessionLifetime)
+{
+    (void)argc;
+    return flexsaml_parse_duration(cx->p, NAME(SessionLifetime), argv[0], APR_USEC_PER_SEC,
+                                   MAX_SESSION_LIFETIME, &s->session_lifetime);
+}
 
 SETTER(ClockSkew)
 {

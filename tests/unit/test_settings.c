@@ -282,7 +282,10 @@ static void test_directive_messages(void **state)
     has(set(&s, NULL, "FlexSAMLTaskRouter", "maybe"), "FlexSAMLTaskRouter must be on, off or sync");
     has(set(&s, NULL, "FlexSAMLMaxBodySize", "1k"), "must be a byte count from 1024 to 67108864");
     has(set(&s, NULL, "FlexSAMLTaskRouterTimeout", "2m"), "must be between 100ms and 1 minute");
-    has(set(&s, NULL, "FlexSAMLSessionLifetime", "0"), "must be between 1 second and 366 days");
+    has(set(&s, NULL, "FlexSAMLSessionLifetime", "0"), "must be between 1 second and 30 days");
+    has(set(&s, NULL, "FlexSAMLSessionLifetime", "31d"), "must be between 1 second and 30 days");
+    assert_null(set(&s, NULL, "FlexSAMLSessionLifetime", "30d"));
+    has(set(&s, NULL, "FlexSAMLIdPMetadataRefresh", "367d"), "366 days");
     has(set(&s, NULL, "FlexSAMLEndpointPath", "/x/"), "must be a path like /flexsaml");
     has(set(&s, NULL, "FlexSAMLRoleMap", "x"), "needs an IdP value and at least one role");
     has(set(&s, NULL, "FlexSAMLClaim", "a"), "FlexSAMLClaim takes two or three arguments");
