@@ -24,6 +24,7 @@
 #include "saml_xml.h"
 #include "lasso_log.h"
 #include "okta.h"
+#include "query_sign.h"
 
 #define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
 #define NAMEID_UNSPECIFIED "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
@@ -39,6 +40,7 @@ struct flexsaml_sp {
     flexsaml_sp_policy pol;
     const flexsaml_idp *idp;
     const char *sp_cert_b64; /* NULL without an SP certificate */
+    EVP_PKEY *sign_key;      /* signs AuthnRequests; NULL without an SP key */
 };
 
 const char *flexsaml_sp_global_init(void)
@@ -134,6 +136,8 @@ const char *flexsaml_sp_create(apr_pool_t *p, const flexsaml_sp_policy *pol,
     /* The ACS location in this copy is a placeholder: every AuthnRequest
      * names the ACS URL of the request's own host. */
     md = flexsaml_sp_metadata(p, sp, "https://flexsaml.invalid/acs", NULL);
+    if (sp_key_pem && !(sp->sign_key = flexsaml_query_key(p, sp_key_pem)))
+        return "the SP private key cannot be read (PEM, unencrypted)";
     sp->server = FLEXSAML_LASSO(lasso_server_new_from_buffers(md, sp_key_pem, NULL, sp_cert_pem));
     if (!sp->server)
         return "Lasso refused the SP settings (check the SP entity ID, key and certificate)";
@@ -169,12 +173,11 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
 
     if (!login)
         return "Lasso could not create a login";
-    /* Okta does not ask for signed AuthnRequests; without an SP key Lasso
-     * must not try to sign (it decides when the request is created); with
-     * one, requests are signed as the metadata announces. */
-    FLEXSAML_LASSO_DO(lasso_profile_set_signature_hint(
-        profile, sp->sp_cert_b64 ? LASSO_PROFILE_SIGNATURE_HINT_FORCE
-                                 : LASSO_PROFILE_SIGNATURE_HINT_FORBID));
+    /* Lasso never signs (it would parse the PEM key again for each
+     * anonymous request); with an SP key the query is signed below, as the
+     * metadata announces. */
+    FLEXSAML_LASSO_DO(
+        lasso_profile_set_signature_hint(profile, LASSO_PROFILE_SIGNATURE_HINT_FORBID));
     rc = FLEXSAML_LASSO(
         lasso_login_init_authn_request(login, sp->idp->entity_id, LASSO_HTTP_METHOD_REDIRECT));
     if (rc != 0) {
@@ -198,6 +201,19 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
         goto done;
     }
     *url = apr_pstrdup(p, profile->msg_url);
+    if (sp->sign_key) {
+        /* The signature covers SAMLRequest onwards, not the SSO URL's own
+         * query, if it has one. */
+        const char *q = strstr(*url, "?SAMLRequest="), *signed_query;
+        if (!q)
+            q = strstr(*url, "&SAMLRequest=");
+        if (!q || !(signed_query = flexsaml_query_sign(p, q + 1, sp->sign_key))) {
+            err = "cannot sign the AuthnRequest with the SP private key";
+            goto done;
+        }
+        *url =
+            apr_pstrcat(p, apr_pstrmemdup(p, *url, (apr_size_t)(q + 1 - *url)), signed_query, NULL);
+    }
     *request_id = apr_pstrdup(p, LASSO_SAMLP2_REQUEST_ABSTRACT(req)->ID);
 done:
     FLEXSAML_LASSO_DO(g_object_unref(login));

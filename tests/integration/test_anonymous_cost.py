@@ -76,3 +76,32 @@ def test_a_stalled_acs_post_does_not_reserve_the_whole_body(one_child):
     # 20 x 256 KiB = 5 MiB when the body is reserved up front; a few pages
     # per request otherwise.
     assert grown_kib < 2048, "held ACS POSTs grew the child by %d KiB" % grown_kib
+
+
+def test_the_signed_authn_request_verifies_with_the_sp_certificate(keys):
+    """The AuthnRequest is signed with a key parsed once at startup (Lasso
+    parsed the PEM for each anonymous request): the signature must still
+    cover SAMLRequest, RelayState and SigAlg, and verify with the SP
+    certificate the metadata publishes."""
+    import base64
+    from urllib.parse import unquote
+
+    import requests
+    import xmlsec
+
+    site = Site(keys, "FlexSAMLSPCertificateFile %s\nFlexSAMLSPPrivateKeyFile %s" % (keys["cert"], keys["key"]),
+                name="anon-signed").start()
+    try:
+        loc = requests.get(site.base + "/protected/", allow_redirects=False).headers["Location"]
+    finally:
+        site.stop()
+    query = loc.split("?", 1)[1]
+    signed, sig = query.split("&Signature=")
+    assert signed.startswith("SAMLRequest=") and "&RelayState=" in signed
+    assert signed.endswith("&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256")
+    ctx = xmlsec.SignatureContext()
+    ctx.key = xmlsec.Key.from_file(keys["cert"], xmlsec.constants.KeyDataFormatCertPem)
+    ctx.verify_binary(signed.encode(), xmlsec.constants.TransformRsaSha256, base64.b64decode(unquote(sig)))
+    ctx.key = xmlsec.Key.from_file(keys["other_cert"], xmlsec.constants.KeyDataFormatCertPem)
+    with pytest.raises(xmlsec.Error):
+        ctx.verify_binary(signed.encode(), xmlsec.constants.TransformRsaSha256, base64.b64decode(unquote(sig)))
