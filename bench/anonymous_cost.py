@@ -8,6 +8,9 @@ prints the median req/s, the httpd CPU time per request and both ratios to
 the static file.
 
     /usr/bin/python3 bench/anonymous_cost.py [--rounds 5] [--slice 2] [--conns 20]
+        [--old-module OTHER/mod_flexsaml.so]
+
+--old-module adds the signed case on another build, in the same run.
 """
 import argparse
 import os
@@ -59,6 +62,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--slice", type=int, default=2)
     ap.add_argument("--conns", type=int, default=20)
+    ap.add_argument("--old-module", help="another build's mod_flexsaml.so, for the signed case")
     a = ap.parse_args()
     work = harness.make_tree("anon-bench-")
     key, cert = saml.make_keys(work, cn="bench-sp")
@@ -74,10 +78,19 @@ def main():
     cases = [("static file", signed, "/index.html", 200),
              ("anonymous, signed AuthnRequest", signed, "/protected/", 302),
              ("anonymous, unsigned AuthnRequest", unsigned, "/protected/", 302)]
+    apaches = [signed, unsigned]
+    if a.old_module:
+        os.environ["FLEXSAML_MODULE"] = a.old_module
+        old = harness.Apache(harness.sp_conf(sso, idp_cert, "https://bench.example/md",
+                                             "FlexSAMLSPCertificateFile %s\nFlexSAMLSPPrivateKeyFile %s\n"
+                                             % (cert, key)), name="anon-old", mpm=MPM)
+        del os.environ["FLEXSAML_MODULE"]
+        cases.append(("anonymous, signed, --old-module", old, "/protected/", 302))
+        apaches.append(old)
     results = {c[0]: [] for c in cases}
     try:
-        signed.start()
-        unsigned.start()
+        for apache in apaches:
+            apache.start()
         for name, apache, path, want in cases:  # warm-up
             slice_(apache, path, want, a.conns, 1)
         for r in range(a.rounds):
@@ -85,8 +98,8 @@ def main():
             for name, apache, path, want in order:
                 results[name].append(slice_(apache, path, want, a.conns, a.slice))
     finally:
-        signed.cleanup()
-        unsigned.cleanup()
+        for apache in apaches:
+            apache.cleanup()
     base_rps = statistics.median(x[0] for x in results[cases[0][0]])
     base_cpu = statistics.median(x[1] for x in results[cases[0][0]])
     print("median over %d rounds of %d s (wrk -t2 -c%d); ratio to the static file:" % (a.rounds, a.slice, a.conns))
