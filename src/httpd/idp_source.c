@@ -135,7 +135,8 @@ static const char *cache_untrusted(apr_pool_t *p, const char *path)
         return NULL; /* not written yet */
     if (!S_ISREG(st.st_mode) || (st.st_uid != me && st.st_uid != 0) ||
         (st.st_mode & (S_IWGRP | S_IWOTH)))
-        return "is not a regular file of root's that only root can write";
+        return "is not a regular file that only root can write (left by an older version, "
+               "whose children wrote it?): remove it, and root writes it again at the next start";
     return NULL;
 }
 

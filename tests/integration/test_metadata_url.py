@@ -301,13 +301,16 @@ def test_plain_http_on_loopback_is_accepted_with_a_warning(keys):
     assert "plain http on loopback" in res.stderr
 
 
-def test_cache_in_a_folder_the_apache_user_can_write_is_not_trusted(keys, rotation, tmp_path):
-    """The Apache user plants its own key in the cache; the URL is down at
-    the next start: the cache must not be taken."""
+@pytest.mark.parametrize("owned", ["folder", "file"])
+def test_cache_in_a_folder_the_apache_user_can_write_is_not_trusted(keys, rotation, tmp_path, owned):
+    """The Apache user plants its own key in the cache (its folder, or the
+    file an older version let the children write); the URL is down at the
+    next start: the cache must not be taken."""
     srv, _, _ = rotation
     site, cache = url_site(keys, srv, refresh="24h")
     cache_dir = os.path.dirname(cache)
-    subprocess.run(["chown", "www-data", cache_dir], check=True)
+    if owned == "folder":
+        subprocess.run(["chown", "www-data", cache_dir], check=True)
     key, cert = str(tmp_path / "k.pem"), str(tmp_path / "c.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                     "-subj", "/CN=planted", "-keyout", key, "-out", cert], check=True, capture_output=True)
@@ -319,7 +322,8 @@ def test_cache_in_a_folder_the_apache_user_can_write_is_not_trusted(keys, rotati
     finally:
         site.stop()
     assert res.returncode != 0, res.stderr
-    assert "FlexSAMLIdPMetadataCache" in res.stderr and "others can write" in res.stderr
+    assert "FlexSAMLIdPMetadataCache" in res.stderr
+    assert ("others can write" if owned == "folder" else "only root can write") in res.stderr
 
 
 def test_configtest_warns_and_writes_nothing_in_a_writable_cache_folder(keys, rotation):
