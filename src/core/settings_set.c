@@ -56,6 +56,17 @@ SET_FLAG(RequireSignedResponse, require_signed_response)
 SET_FLAG(AllowSHA1, allow_sha1)
 SET_FLAG(RequireFlexRole, require_flex_role)
 SET_STRING(SessionCache, cache_spec)
+SET_STRING(SessionCachePassword, cache_password)
+
+SETTER(SessionCacheTimeout)
+{
+    const char *err = flexsaml_parse_duration(cx->p, NAME(SessionCacheTimeout), argv[0], 1,
+                                              apr_time_from_sec(60), &s->cache_connect_timeout);
+    if (!err && argc > 1)
+        err = flexsaml_parse_duration(cx->p, NAME(SessionCacheTimeout), argv[1], 1,
+                                      apr_time_from_sec(60), &s->cache_io_timeout);
+    return err;
+}
 SET_LIFETIME(SessionLifetime, session_lifetime)
 SET_STRING(CookieName, cookie_name)
 SET_SIZE(MaxBodySize, max_body, apr_off_t)

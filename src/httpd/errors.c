@@ -114,6 +114,8 @@ int flexsaml_store_unavailable(request_rec *r, apr_status_t rv, const char *what
                       "flexsaml: refused reason=session_store id=%s: session store %s failed to "
                       "%s (%s); %u failure(s) in this process since the last such line",
                       flexsaml_correlation_id(r), flexsaml_store_spec(st), what,
-                      apr_strerror(rv, buf, sizeof(buf)), count);
+                      flexsaml_store_last_error(st) ? flexsaml_store_last_error(st)
+                                                    : apr_strerror(rv, buf, sizeof(buf)),
+                      count);
     return flexsaml_refuse_page(r, code, NULL);
 }

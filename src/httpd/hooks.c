@@ -60,12 +60,25 @@ static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
     return OK;
 }
 
+/* The native network stores: what they keep crosses a network and sits in a
+ * server other people administer, so it is sealed or not stored at all. */
+static int native_network_store(const char *spec)
+{
+    return !strncmp(spec, "redis://", 8) || !strncmp(spec, "redis-sentinel://", 17);
+}
+
 static int build_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
 {
     apr_array_header_t *secrets;
     const char *err, *v = NULL;
     int i;
 
+    if (!c->passphrases && native_network_store(c->cache_spec))
+        CONFIG_FAIL(s,
+                    "FlexSAMLSessionCache %s keeps names, emails and roles in a network store: "
+                    "set FlexSAMLCryptoPassphrase file:/path (mode 600) or env:VAR, the same on "
+                    "every server of the farm, to seal them",
+                    c->cache_spec);
     if (!c->passphrases) {
         if (strncmp(c->cache_spec, "shmcb", 5) != 0 && strncmp(c->cache_spec, "dbm", 3) != 0 &&
             strncmp(c->cache_spec, "lmdb", 4) != 0)
@@ -151,6 +164,30 @@ static void say_caveat_once(server_rec *s, flexsaml_store *st, apr_pool_t *ptemp
                           s->process->pool);
 }
 
+static int build_store(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, flexsaml_srv_cfg *c,
+                       apr_hash_t *stores)
+{
+    flexsaml_store_opts opts = {NULL, c->cache_connect_timeout, c->cache_io_timeout};
+    /* Hosts share a store only when everything that makes it is the same. */
+    const char *key =
+        apr_psprintf(ptemp, "%s|%s|%" APR_TIME_T_FMT "|%" APR_TIME_T_FMT, c->cache_spec,
+                     c->cache_password ? c->cache_password : "", c->cache_connect_timeout,
+                     c->cache_io_timeout);
+    const char *err;
+
+    if ((c->rt->store = apr_hash_get(stores, key, APR_HASH_KEY_STRING)) != NULL)
+        return OK;
+    if (c->cache_password &&
+        (err = flexsaml_secret_read(pconf, ap_server_root, c->cache_password, MAX_PASSPHRASE,
+                                    &opts.password)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLSessionCachePassword %s: %s", c->cache_password, err);
+    if ((err = flexsaml_store_create(pconf, c->cache_spec, &opts, &c->rt->store)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLSessionCache %s: %s", c->cache_spec, err);
+    apr_hash_set(stores, key, APR_HASH_KEY_STRING, c->rt->store);
+    say_caveat_once(s, c->rt->store, ptemp);
+    return OK;
+}
+
 int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *stores = apr_hash_make(ptemp);
@@ -199,13 +236,8 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
             return rc;
         if ((rc = build_state_sealer(pconf, s, c)) != OK)
             return rc;
-        c->rt->store = apr_hash_get(stores, c->cache_spec, APR_HASH_KEY_STRING);
-        if (!c->rt->store) {
-            if ((err = flexsaml_store_create(pconf, c->cache_spec, &c->rt->store)) != NULL)
-                CONFIG_FAIL(s, "FlexSAMLSessionCache %s: %s", c->cache_spec, err);
-            apr_hash_set(stores, c->cache_spec, APR_HASH_KEY_STRING, c->rt->store);
-            say_caveat_once(s, c->rt->store, ptemp);
-        }
+        if ((rc = build_store(pconf, ptemp, s, c, stores)) != OK)
+            return rc;
     }
     return OK;
 }
