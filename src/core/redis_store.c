@@ -215,7 +215,8 @@ static apr_status_t find_master(const flexsaml_redis *rd, conn_slot *s, char *ho
             continue;
         r = command(ctx, 3, argv, lens);
         if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-            r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
+            r->element[0]->type == REDIS_REPLY_STRING &&
+            r->element[1]->type == REDIS_REPLY_STRING) {
             snprintf(host, hlen, "%.127s", r->element[0]->str);
             *port = atoi(r->element[1]->str);
             freeReplyObject(r);
@@ -347,7 +348,7 @@ static apr_status_t run(flexsaml_redis *rd, int argc, const char **argv, const s
         if (r->type == REDIS_REPLY_ERROR) {
             int readonly = !strncmp(r->str, "READONLY", 8);
             rv = !strncmp(r->str, "NOPERM", 6) || !strncmp(r->str, "NOAUTH", 6) ? APR_EACCES
-                                                                               : APR_EGENERAL;
+                                                                                : APR_EGENERAL;
             snprintf(s->err, sizeof(s->err), "redis answers %.120s to %.120s", r->str, argv[0]);
             freeReplyObject(r);
             /* NOAUTH, NOPERM, READONLY, LOADING: a new connection (a new

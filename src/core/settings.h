@@ -58,7 +58,7 @@ typedef struct {
     int clock_skew;  /* seconds */                                                                 \
     int request_ttl; /* seconds a pending AuthnRequest stays valid */                              \
     const char *cache_spec;                                                                        \
-    const char *cache_password; /* a secret source: file:/path or env:VAR */                       \
+    const char *cache_password;                /* a secret source: file:/path or env:VAR */        \
     apr_interval_time_t cache_connect_timeout; /* 0: the backend's default */                      \
     apr_interval_time_t cache_io_timeout;                                                          \
     apr_interval_time_t session_lifetime;                                                          \

@@ -169,17 +169,15 @@ static int build_store(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, flex
 {
     flexsaml_store_opts opts = {NULL, c->cache_connect_timeout, c->cache_io_timeout};
     /* Hosts share a store only when everything that makes it is the same. */
-    const char *key =
-        apr_psprintf(ptemp, "%s|%s|%" APR_TIME_T_FMT "|%" APR_TIME_T_FMT, c->cache_spec,
-                     c->cache_password ? c->cache_password : "", c->cache_connect_timeout,
-                     c->cache_io_timeout);
+    const char *key = apr_psprintf(ptemp, "%s|%s|%" APR_TIME_T_FMT "|%" APR_TIME_T_FMT,
+                                   c->cache_spec, c->cache_password ? c->cache_password : "",
+                                   c->cache_connect_timeout, c->cache_io_timeout);
     const char *err;
 
     if ((c->rt->store = apr_hash_get(stores, key, APR_HASH_KEY_STRING)) != NULL)
         return OK;
-    if (c->cache_password &&
-        (err = flexsaml_secret_read(pconf, ap_server_root, c->cache_password, MAX_PASSPHRASE,
-                                    &opts.password)) != NULL)
+    if (c->cache_password && (err = flexsaml_secret_read(pconf, ap_server_root, c->cache_password,
+                                                         MAX_PASSPHRASE, &opts.password)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLSessionCachePassword %s: %s", c->cache_password, err);
     if ((err = flexsaml_store_create(pconf, c->cache_spec, &opts, &c->rt->store)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLSessionCache %s: %s", c->cache_spec, err);

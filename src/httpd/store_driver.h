@@ -16,8 +16,8 @@ typedef struct flexsaml_store_driver {
      * the provider ("lmdb", "shmcb", "redis", ...); opts what the other
      * FlexSAMLSessionCache* directives say. No file is touched
      * and no server is contacted yet. */
-    const char *(*create)(apr_pool_t *p, const char *name, const char *arg, const flexsaml_store_opts *opts,
-                          void **ctx, flexsaml_key_form *form);
+    const char *(*create)(apr_pool_t *p, const char *name, const char *arg,
+                          const flexsaml_store_opts *opts, void **ctx, flexsaml_key_form *form);
     /* post_config, in the parent (as root): shared memory, directories. */
     apr_status_t (*init)(void *ctx, server_rec *s, apr_pool_t *pconf);
     /* child_init: what the data operations take as b. */

@@ -243,6 +243,5 @@ static const char *lmdb_full_hint(void *ctx, apr_pool_t *p)
                         c->dir, c->size, c->size, c->dir, shown, unit);
 }
 
-const flexsaml_store_driver flexsaml_lmdb_driver = {&flexsaml_lmdb_ops, lmdb_create,    lmdb_init,
-                                                    lmdb_child_init,    lmdb_full_hint, NULL,
-                                                    NULL};
+const flexsaml_store_driver flexsaml_lmdb_driver = {
+    &flexsaml_lmdb_ops, lmdb_create, lmdb_init, lmdb_child_init, lmdb_full_hint, NULL, NULL};

@@ -19,7 +19,8 @@ typedef struct {
 } redis_cfg;
 
 static const char *redis_create(apr_pool_t *p, const char *name, const char *arg,
-                                const flexsaml_store_opts *opts, void **ctx, flexsaml_key_form *form)
+                                const flexsaml_store_opts *opts, void **ctx,
+                                flexsaml_key_form *form)
 {
     redis_cfg *c = apr_pcalloc(p, sizeof(*c));
     const char *err;

@@ -46,9 +46,9 @@ typedef struct {
     int nstripes;
     int mp_safe; /* the provider needs no mutex for single calls */
     int initialized;
-    server_rec *s; /* the socache calls want one; only for their logging */
-    const char *servers;    /* memcache: its "host:port,..." */
-    apr_memcache_t *adder;  /* memcache: the replay check's client, per child */
+    server_rec *s;         /* the socache calls want one; only for their logging */
+    const char *servers;   /* memcache: its "host:port,..." */
+    apr_memcache_t *adder; /* memcache: the replay check's client, per child */
 } socache;
 
 #define MEMCACHE_ONCE_PREFIX "flexsaml-once:"
@@ -80,7 +80,8 @@ static const char *make_stripes(apr_pool_t *p, socache *sc, const char *arg)
 }
 
 static const char *socache_create(apr_pool_t *p, const char *name, const char *arg,
-                                  const flexsaml_store_opts *opts, void **ctx, flexsaml_key_form *form)
+                                  const flexsaml_store_opts *opts, void **ctx,
+                                  flexsaml_key_form *form)
 {
     socache *sc = apr_pcalloc(p, sizeof(*sc));
     const char *err;
@@ -202,8 +203,8 @@ static apr_status_t make_adder(socache *sc, server_rec *s, apr_pool_t *p)
 
 /* memcached's "add" stores only when the key is absent, in one step on the
  * one server the key hashes to: exact across every Apache of a farm. */
-static apr_status_t memcache_once(socache *sc, const void *key, apr_size_t klen,
-                                  apr_time_t expiry, apr_time_t now, apr_pool_t *p)
+static apr_status_t memcache_once(socache *sc, const void *key, apr_size_t klen, apr_time_t expiry,
+                                  apr_time_t now, apr_pool_t *p)
 {
     char *k = apr_pstrcat(p, MEMCACHE_ONCE_PREFIX, apr_pstrmemdup(p, key, klen), NULL);
     apr_int64_t secs = apr_time_sec(expiry - now) + 1;
@@ -386,8 +387,7 @@ static const flexsaml_store_ops socache_ops = {"socache",    socache_get,    soc
                                                socache_once, socache_remove, NULL};
 
 const flexsaml_store_driver flexsaml_socache_driver = {
-    &socache_ops,   socache_create, socache_init, socache_child_init, NULL,
-    socache_caveat, NULL};
+    &socache_ops, socache_create, socache_init, socache_child_init, NULL, socache_caveat, NULL};
 
 void flexsaml_socache_register_mutex(apr_pool_t *pconf)
 {

@@ -57,6 +57,8 @@ static const sample samples[] = {
     {"FlexSAMLRequireSignedResponse", "off", "on", ALL, NULL},
     {"FlexSAMLClockSkew", "10", "2m", ALL, NULL},
     {"FlexSAMLSessionCache", "redis:a:6379", "dbm:/b", ALL, NULL},
+    {"FlexSAMLSessionCachePassword", "env:A", "file:/b", ALL, NULL},
+    {"FlexSAMLSessionCacheTimeout", "1s 3s", "500ms 2s", ALL, NULL},
     {"FlexSAMLSessionLifetime", "1h", "2d", ALL, NULL},
     {"FlexSAMLCookieName", "a", "b", ALL, NULL},
     {"FlexSAMLRequestLifetime", "1m", "5m", ALL, NULL},
