@@ -7,6 +7,7 @@
  * first. With Sentinel, every new connection asks the sentinels for the
  * master, and a READONLY answer (a demoted master) drops the connection.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,28 @@ typedef struct {
     char err[512];
 } conn_slot;
 static _Thread_local conn_slot tls_conns[TLS_SLOTS];
+
+/* A thread that ends (a test's, or one an MPM retires) closes its
+ * connections: the key's destructor gets the thread's own slots. The key is
+ * made once per process and never changes after. */
+static pthread_key_t conns_key;
+static pthread_once_t conns_once = PTHREAD_ONCE_INIT;
+
+static void close_thread_conns(void *data)
+{
+    conn_slot *slots = data;
+    int i;
+    for (i = 0; i < TLS_SLOTS; i++)
+        if (slots[i].ctx) {
+            redisFree(slots[i].ctx);
+            slots[i].ctx = NULL;
+        }
+}
+
+static void make_conns_key(void)
+{
+    pthread_key_create(&conns_key, close_thread_conns);
+}
 
 static const char *parse_addr(apr_pool_t *p, const char *v, flexsaml_redis_addr *a)
 {
@@ -159,6 +182,8 @@ static conn_slot *slot_of(const flexsaml_redis *rd)
     }
     memset(&tls_conns[free_slot], 0, sizeof(conn_slot));
     tls_conns[free_slot].rd = rd;
+    pthread_once(&conns_once, make_conns_key);
+    pthread_setspecific(conns_key, tls_conns);
     return &tls_conns[free_slot];
 }
 
