@@ -293,6 +293,10 @@ class SentinelSet:
     def url(self):
         return "redis-sentinel://127.0.0.1:%d/fsm" % self.port
 
+    def cli_sentinel(self, *args):
+        return subprocess.run(["redis-cli", "-p", str(self.port)] + list(args),
+                              capture_output=True, text=True).stdout.strip()
+
     def master_port(self):
         out = subprocess.run(["redis-cli", "-p", str(self.port), "SENTINEL", "get-master-addr-by-name", "fsm"],
                              capture_output=True, text=True).stdout.split()
@@ -371,4 +375,39 @@ def test_sentinel_failover_while_logging_in(keys):
     finally:
         a.cleanup()
         b.cleanup()
+        ss.cleanup()
+
+
+def test_no_write_goes_to_a_demoted_master(keys):
+    """SENTINEL FAILOVER, then the live old master made a replica: whether it drops the module's
+    connections or answers their writes with READONLY, the module asks the sentinel again and
+    sends the write to the new master instead of failing on the old one."""
+    ss = SentinelSet()
+    a = start(redis_node(keys, ss.url, name="da"))
+    try:
+        assert post(a, response(keys, "sam")).status_code == 303  # connections to the old master
+        old = ss.master
+        assert ss.master_port() == old.port
+        assert ss.cli_sentinel("SENTINEL", "FAILOVER", "fsm") == "OK"
+        deadline = time.time() + 10
+        while time.time() < deadline and ss.master_port() == old.port:
+            time.sleep(0.1)
+        assert ss.master_port() == ss.replica.port
+        # What the sentinel does to the old master when it next looks at it (up to 10 s later),
+        # done at once: it becomes a replica, still up, its connections still open.
+        old.cli("REPLICAOF", "127.0.0.1", ss.replica.port)
+        assert "role:slave" in old.cli("INFO", "replication")
+        codes = []
+        t0 = time.time()
+        while time.time() - t0 < 10:
+            codes.append(post(a, response(keys, "alice")).status_code)
+            if codes[-3:] == [303] * 3:
+                break
+        # The write goes, on a new connection, to the master the sentinel names now: no 503.
+        assert codes[-3:] == [303] * 3 and set(codes) == {303}, codes
+        new = ss.replica
+        assert ss.master_port() == new.port
+        assert int(new.cli("DBSIZE")) > 0
+    finally:
+        a.cleanup()
         ss.cleanup()
