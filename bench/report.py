@@ -1,5 +1,5 @@
 """The benchmark's output: medians with min–max and ratios from one run, the
-the targets with met/missed, and a gnuplot chart."""
+targets with met/missed, and a gnuplot chart."""
 import os
 import shutil
 import statistics
