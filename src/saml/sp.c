@@ -263,9 +263,9 @@ static void lasso_verify(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
         /* Lasso's text names neither value; the administrator needs both to
          * see which side holds the typo. */
         const char *got =
-            shape->issuer ? shape->issuer
-                          : flexsaml_xml_text(p, flexsaml_xml_child(shape->assertion, SAML_NS,
-                                                                    "Issuer"));
+            shape->issuer
+                ? shape->issuer
+                : flexsaml_xml_text(p, flexsaml_xml_child(shape->assertion, SAML_NS, "Issuer"));
         fail(res, FLEXSAML_R_ISSUER_MISMATCH,
              apr_psprintf(p, "issuer \"%s\", expected \"%s\" (FlexSAMLIdPIssuer)",
                           got ? got : "(none)", sp->idp->entity_id));
@@ -426,8 +426,8 @@ static const char *audiences(apr_pool_t *p, const flexsaml_assertion_data *ad)
         apr_array_header_t *list =
             APR_ARRAY_IDX(ad->audience_restrictions, i, apr_array_header_t *);
         for (j = 0; j < list->nelts; j++)
-            out = apr_pstrcat(p, out, *out ? ", " : "", "\"",
-                              APR_ARRAY_IDX(list, j, const char *), "\"", NULL);
+            out = apr_pstrcat(p, out, *out ? ", " : "", "\"", APR_ARRAY_IDX(list, j, const char *),
+                              "\"", NULL);
     }
     return *out ? out : "(none)";
 }
@@ -443,6 +443,7 @@ static void check_subject(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_s
         fail(res, FLEXSAML_R_ISSUER_MISMATCH,
              apr_psprintf(p, "issuer \"%s\", expected \"%s\"", ad->issuer ? ad->issuer : "",
                           issuer));
+    res->destination = shape->destination;
     if (!shape->destination || strcmp(shape->destination, acs_url) != 0)
         fail(res, FLEXSAML_R_DESTINATION_MISMATCH,
              apr_psprintf(p, "Destination \"%s\", expected \"%s\"",
@@ -453,8 +454,8 @@ static void check_subject(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_s
                           ad->recipient ? ad->recipient : "(none)", acs_url));
     if (!audience_ok(sp, ad))
         fail(res, FLEXSAML_R_AUDIENCE_MISMATCH,
-             apr_psprintf(p, "audience %s, expected \"%s\" (FlexSAMLSPEntityID)",
-                          audiences(p, ad), sp->pol.sp_entity_id));
+             apr_psprintf(p, "audience %s, expected \"%s\" (FlexSAMLSPEntityID)", audiences(p, ad),
+                          sp->pol.sp_entity_id));
     if (shape->in_response_to && ad->sc_in_response_to &&
         strcmp(shape->in_response_to, ad->sc_in_response_to) != 0)
         fail(res, FLEXSAML_R_UNKNOWN_REQUEST,
