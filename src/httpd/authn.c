@@ -114,10 +114,12 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
             apr_pstrcat(r->pool, flexsaml_endpoint_url(r, "/login"),
                         "?ReturnTo=", apr_pescape_urlencoded(r->pool, return_to), NULL);
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        /* A script needs the JSON whatever ErrorDocument 401 the site has
+         * for people. */
         ap_custom_response(r, HTTP_UNAUTHORIZED,
                            apr_pstrcat(r->pool, "{\"error\":\"login_required\",\"login_url\":",
                                        flexsaml_json_string(r->pool, login), "}", NULL));
-        r->content_type = "application/json";
+        apr_table_setn(r->notes, "flexsaml-content-type", "application/json");
         return HTTP_UNAUTHORIZED;
     }
     err = flexsaml_sp_authn_request(r->pool, flexsaml_request_sp(r, c->rt), flexsaml_acs_url(r),

@@ -16,6 +16,7 @@
 #include "flexsaml_glue.h"
 #include "authn.h"
 #include "authz.h"
+#include "errors.h"
 #include "escape.h"
 #include "web.h"
 
@@ -77,12 +78,26 @@ void flexsaml_authz_forbid(request_rec *r)
     r->status = HTTP_FORBIDDEN;
     r->status_line = NULL;
     apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+    if (apr_table_get(r->notes, "flexsaml-site-403"))
+        return;
     ap_custom_response(r, HTTP_UNAUTHORIZED, page);
+    if (!apr_table_get(r->notes, "flexsaml-content-type"))
+        apr_table_setn(r->notes, "flexsaml-content-type", "text/html; charset=utf-8");
 }
 
-static void set_denial(request_rec *r, const char *body)
+static void set_denial(request_rec *r, const char *body, const char *content_type)
 {
+    const char *site = flexsaml_site_error_document(r, HTTP_FORBIDDEN);
+
+    /* The denial reaches Apache as a 401 (see flexsaml_authz_forbid): the
+     * site's ErrorDocument 403 goes into that slot, where ap_die finds it. */
+    if (site && *content_type == 't') {
+        apr_table_setn(r->notes, "flexsaml-site-403", "1");
+        ap_custom_response(r, HTTP_UNAUTHORIZED, *site == '"' ? site + 1 : site);
+        return;
+    }
     apr_table_setn(r->notes, "flexsaml-denied", body);
+    apr_table_setn(r->notes, "flexsaml-content-type", content_type);
     ap_custom_response(r, HTTP_FORBIDDEN, body);
 }
 
@@ -102,9 +117,11 @@ static void explain_denial(request_rec *r, const apr_array_header_t *want,
     if ((xrw && !strcasecmp(xrw, "XMLHttpRequest")) ||
         (accept && ap_strcasestr(accept, "application/json") &&
          !ap_strcasestr(accept, "text/html"))) {
-        set_denial(r, apr_pstrcat(r->pool, "{\"error\":\"forbidden\",\"required_roles\":",
-                                  json_list(r->pool, want),
-                                  ",\"roles\":", json_list(r->pool, s->ident.roles), "}", NULL));
+        set_denial(r,
+                   apr_pstrcat(r->pool, "{\"error\":\"forbidden\",\"required_roles\":",
+                               json_list(r->pool, want),
+                               ",\"roles\":", json_list(r->pool, s->ident.roles), "}", NULL),
+                   "application/json");
         return;
     }
     set_denial(
@@ -117,7 +134,8 @@ static void explain_denial(request_rec *r, const apr_array_header_t *want,
                     "</code>.</p><p>Ask your Okta administrator to add the role to your user type "
                     "(Directory &rsaquo; People &rsaquo; your user &rsaquo; Profile &rsaquo; User "
                     "type), then sign in again.</p>" PAGE_TAIL,
-                    NULL));
+                    NULL),
+        "text/html; charset=utf-8");
 }
 
 static authz_status check_roles(request_rec *r, const char *line, const void *parsed)
