@@ -135,6 +135,16 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
     return HTTP_MOVED_TEMPORARILY;
 }
 
+const char *flexsaml_session_user(const flexsaml_srv_cfg *c, const flexsaml_session *s)
+{
+    if (c->user_attribute && strcmp(c->user_attribute, FLEXSAML_CLAIM_NAMEID) != 0) {
+        const char *u = apr_table_get(s->ident.attributes, c->user_attribute);
+        if (u && *u)
+            return u;
+    }
+    return s->ident.name_id;
+}
+
 int flexsaml_check_authn(request_rec *r)
 {
     const char *type = ap_auth_type(r);
@@ -158,12 +168,7 @@ int flexsaml_check_authn(request_rec *r)
         return flexsaml_store_unavailable(r, st->store_status, "read the session");
     if (!s)
         return flexsaml_start_login(r, r->unparsed_uri);
-    r->user = (char *)s->ident.name_id;
-    if (c->user_attribute && strcmp(c->user_attribute, FLEXSAML_CLAIM_NAMEID) != 0) {
-        const char *u = apr_table_get(s->ident.attributes, c->user_attribute);
-        if (u && *u)
-            r->user = (char *)u;
-    }
+    r->user = (char *)flexsaml_session_user(c, s);
     r->ap_auth_type = (char *)FLEXSAML_AUTH_TYPE;
     pass_as = d->pass_as == FLEXSAML_UNSET ? c->claims->pass_as : d->pass_as;
     flexsaml_claims_export(r->pool, c->claims, &s->ident,

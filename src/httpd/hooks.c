@@ -151,6 +151,15 @@ static void say_caveat_once(server_rec *s, flexsaml_store *st, apr_pool_t *ptemp
                           s->process->pool);
 }
 
+/* ":8443" of ServerName portal.example.com:8443; nothing for a default port. */
+static const char *example_port(apr_pool_t *p, const server_rec *s)
+{
+    if (!s->port || s->port == 443 ||
+        (s->port == 80 && s->server_scheme && !strcmp(s->server_scheme, "http")))
+        return "";
+    return apr_psprintf(p, ":%u", (unsigned)s->port);
+}
+
 int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *stores = apr_hash_make(ptemp);
@@ -185,10 +194,11 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         if (!c->sp_entity_id)
             CONFIG_FAIL(s,
                         "%s: FlexSAMLSPEntityID is missing: set it to this SP's entity ID, e.g. "
-                        "https://%s%s/metadata (Okta: Audience URI)",
+                        "%s://%s%s%s/metadata (Okta: Audience URI)",
                         c->where ? c->where : s->defn_name,
+                        s->server_scheme ? s->server_scheme : "https",
                         s->server_hostname ? s->server_hostname : "portal.example.com",
-                        c->endpoint);
+                        example_port(pconf, s), c->endpoint);
         c->rt = flexsaml_runtime_create(pconf);
         c->rt->tr = flexsaml_tr_create(pconf);
         if ((rc = build_sp(pconf, s, c)) != OK)

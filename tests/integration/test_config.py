@@ -77,7 +77,7 @@ def test_entity_id_missing(keys):
 
 def test_unknown_socache_provider(keys):
     assert_refused(configtest(fields(keys["cert"], "FlexSAMLSessionCache nosuch:foo")),
-                   "FlexSAMLSessionCache", "unknown session cache provider \"nosuch\"")
+                   "FlexSAMLSessionCache", "session cache provider \"nosuch\" is not loaded")
 
 
 def test_redis_without_its_module(keys):
