@@ -52,3 +52,24 @@ def test_whoami_lists_remote_user(whoami_site):
     assert re.search(r"<td>REMOTE_USER</td><td>alice\.agent@example\.com</td>", page.text), page.text
     j = s.get(whoami_site.base + "/protected/whoami?format=json", allow_redirects=False).json()
     assert j["env"]["REMOTE_USER"] == "alice.agent@example.com"
+
+
+def test_authtype_flexsaml_in_a_vhost_without_settings_is_refused_at_configtest(keys):
+    """It used to pass -t and answer 500 to every request."""
+    res = configtest("<VirtualHost 127.0.0.1:{port}>\nServerName other.example.com\n"
+                     "<Location /app>\nAuthType FlexSAML\nRequire valid-user\n</Location>\n"
+                     "</VirtualHost>\n")
+    assert_refused(res, "AuthType FlexSAML on line", "has no FlexSAML settings", "<VirtualHost",
+                   "FlexSAMLSPEntityID")
+
+
+def test_authtype_flexsaml_with_settings_in_the_main_server_passes(keys):
+    res = configtest(fields(keys["cert"]) + "<VirtualHost 127.0.0.1:{port}>\nServerName x.example.com\n"
+                     "<Location /app>\nAuthType FlexSAML\nRequire valid-user\n</Location>\n"
+                     "</VirtualHost>\n")
+    assert res.returncode == 0, res.stderr
+
+
+def test_authtype_flexsaml_in_the_main_server_without_settings_is_refused(keys):
+    res = configtest("<Location /app>\nAuthType FlexSAML\nRequire valid-user\n</Location>\n")
+    assert_refused(res, "AuthType FlexSAML on line", "the main server has no FlexSAML settings")
