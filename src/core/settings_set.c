@@ -51,7 +51,7 @@ SETTER(IdPSSOURL)
      * certificate. http is accepted (a test IdP); the scheme is not optional. */
     if (strncasecmp(v, "https://", 8) != 0 && strncasecmp(v, "http://", 7) != 0)
         return apr_psprintf(cx->p,
-                            "FlexSAMLIdPSSOURL \"%s\" has no https:// scheme: copy Okta's "
+                            "FlexSAMLIdPSSOURL \"%s\" does not start with https://: copy Okta's "
                             "\"Identity Provider Single Sign-On URL\" whole, e.g. "
                             "https://example.okta.com/app/example_flex_1/exk.../sso/saml",
                             v);

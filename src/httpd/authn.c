@@ -119,7 +119,7 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
         ap_custom_response(r, HTTP_UNAUTHORIZED,
                            apr_pstrcat(r->pool, "{\"error\":\"login_required\",\"login_url\":",
                                        flexsaml_json_string(r->pool, login), "}", NULL));
-        apr_table_setn(r->notes, "flexsaml-content-type", "application/json");
+        flexsaml_error_type(r, "application/json");
         return HTTP_UNAUTHORIZED;
     }
     err = flexsaml_sp_authn_request(r->pool, flexsaml_request_sp(r, c->rt), flexsaml_acs_url(r),

@@ -81,23 +81,24 @@ void flexsaml_authz_forbid(request_rec *r)
     if (apr_table_get(r->notes, "flexsaml-site-403"))
         return;
     ap_custom_response(r, HTTP_UNAUTHORIZED, page);
-    if (!apr_table_get(r->notes, "flexsaml-content-type"))
-        apr_table_setn(r->notes, "flexsaml-content-type", "text/html; charset=utf-8");
+    if (!flexsaml_error_type_set(r))
+        flexsaml_error_type(r, "text/html; charset=utf-8");
 }
 
-static void set_denial(request_rec *r, const char *body, const char *content_type)
+static void set_denial(request_rec *r, const char *body, int json)
 {
     const char *site = flexsaml_site_error_document(r, HTTP_FORBIDDEN);
 
     /* The denial reaches Apache as a 401 (see flexsaml_authz_forbid): the
-     * site's ErrorDocument 403 goes into that slot, where ap_die finds it. */
-    if (site && *content_type == 't') {
+     * site's ErrorDocument 403 goes into that slot, where ap_die finds it.
+     * A script keeps its JSON. */
+    if (site && !json) {
         apr_table_setn(r->notes, "flexsaml-site-403", "1");
         ap_custom_response(r, HTTP_UNAUTHORIZED, *site == '"' ? site + 1 : site);
         return;
     }
     apr_table_setn(r->notes, "flexsaml-denied", body);
-    apr_table_setn(r->notes, "flexsaml-content-type", content_type);
+    flexsaml_error_type(r, json ? "application/json" : "text/html; charset=utf-8");
     ap_custom_response(r, HTTP_FORBIDDEN, body);
 }
 
@@ -121,7 +122,7 @@ static void explain_denial(request_rec *r, const apr_array_header_t *want,
                    apr_pstrcat(r->pool, "{\"error\":\"forbidden\",\"required_roles\":",
                                json_list(r->pool, want),
                                ",\"roles\":", json_list(r->pool, s->ident.roles), "}", NULL),
-                   "application/json");
+                   1);
         return;
     }
     set_denial(
@@ -135,7 +136,7 @@ static void explain_denial(request_rec *r, const apr_array_header_t *want,
                     "(Directory &rsaquo; People &rsaquo; your user &rsaquo; Profile &rsaquo; User "
                     "type), then sign in again.</p>" PAGE_TAIL,
                     NULL),
-        "text/html; charset=utf-8");
+        0);
 }
 
 static authz_status check_roles(request_rec *r, const char *line, const void *parsed)

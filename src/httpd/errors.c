@@ -60,8 +60,6 @@ static flexsaml_refusal checked(request_rec *r, flexsaml_refusal why)
 #define ALLOW_NOTE "flexsaml-allow"
 #define FILTER_NAME "FLEXSAML_ERROR_PAGE"
 
-static ap_filter_rec_t *page_filter;
-
 const char *flexsaml_site_error_document(request_rec *r, int status)
 {
     int idx = ap_index_of_response(status);
@@ -74,8 +72,18 @@ int flexsaml_error_page(request_rec *r, int status, const char *page, const char
     if (flexsaml_site_error_document(r, status))
         return 0;
     ap_custom_response(r, status, page);
-    apr_table_setn(r->notes, PAGE_TYPE_NOTE, content_type);
+    flexsaml_error_type(r, content_type);
     return 1;
+}
+
+void flexsaml_error_type(request_rec *r, const char *content_type)
+{
+    apr_table_setn(r->notes, PAGE_TYPE_NOTE, content_type);
+}
+
+int flexsaml_error_type_set(request_rec *r)
+{
+    return apr_table_get(r->notes, PAGE_TYPE_NOTE) != NULL;
 }
 
 /* Runs after ap_send_error_response set its own content type and Allow
@@ -95,14 +103,13 @@ static apr_status_t page_type_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
 void flexsaml_register_error_filter(void)
 {
-    page_filter =
-        ap_register_output_filter(FILTER_NAME, page_type_filter, NULL, AP_FTYPE_CONTENT_SET);
+    ap_register_output_filter(FILTER_NAME, page_type_filter, NULL, AP_FTYPE_CONTENT_SET);
 }
 
 void flexsaml_error_filters(request_rec *r)
 {
     if (apr_table_get(r->notes, PAGE_TYPE_NOTE) || apr_table_get(r->notes, ALLOW_NOTE))
-        ap_add_output_filter_handle(page_filter, NULL, r, r->connection);
+        ap_add_output_filter(FILTER_NAME, NULL, r, r->connection);
 }
 
 int flexsaml_refuse(request_rec *r, flexsaml_refusal why, const char *detail, const char *hint)

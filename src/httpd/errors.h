@@ -22,6 +22,9 @@ int flexsaml_store_unavailable(request_rec *r, apr_status_t rv, const char *what
  * ErrorDocument for that status: then the site's wins. Returns whether the
  * module's page is used. */
 int flexsaml_error_page(request_rec *r, int status, const char *page, const char *content_type);
+/* What the module's error page of this request is, and whether it was said. */
+void flexsaml_error_type(request_rec *r, const char *content_type);
+int flexsaml_error_type_set(request_rec *r);
 /* The site's ErrorDocument for status, or NULL. */
 const char *flexsaml_site_error_document(request_rec *r, int status);
 /* insert_error_filter: Apache declares every error page as

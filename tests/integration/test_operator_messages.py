@@ -119,7 +119,7 @@ def test_sso_url_without_scheme_is_reported_on_its_own_line(keys):
     finally:
         a.cleanup()
     assert_refused(res, "Syntax error on line %d of" % line, "FlexSAMLIdPSSOURL",
-                   "has no https:// scheme")
+                   "does not start with https://")
 
 
 @pytest.mark.parametrize("url,words", [
