@@ -94,11 +94,19 @@ static const char *socache_create(apr_pool_t *p, const char *name, const char *a
         !strcmp(name, "shmcb") || !strcmp(name, "dbm") ? FLEXSAML_KEY_BINARY : FLEXSAML_KEY_TEXT;
     sc->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
     if (!sc->provider) {
+        static const char *const stores[] = {"shmcb", "redis:host:port", "memcache:host:port",
+                                             "dbm"};
+        const char *others = "lmdb";
+        apr_size_t i;
+        /* The alternatives are the other stores, never the one that is missing. */
+        for (i = 0; i < sizeof(stores) / sizeof(stores[0]); i++)
+            if (strncmp(stores[i], name, strlen(name)) != 0 ||
+                (stores[i][strlen(name)] && stores[i][strlen(name)] != ':'))
+                others = apr_pstrcat(p, others, ", ", stores[i], NULL);
         return apr_psprintf(p,
-                            "unknown session cache provider \"%s\": load mod_socache_%s (a2enmod "
-                            "socache_%s) or use lmdb, shmcb, redis:host:port, memcache:host:port "
-                            "or dbm",
-                            name, name, name);
+                            "session cache provider \"%s\" is not loaded: load mod_socache_%s "
+                            "(a2enmod socache_%s), or use another store: %s",
+                            name, name, name, others);
     }
     /* shmcb with no size keeps only ~500 KB; give sessions room by default. */
     if (!arg && !strcmp(name, "shmcb"))

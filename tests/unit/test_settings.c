@@ -286,6 +286,9 @@ static void test_directive_messages(void **state)
     has(set(&s, NULL, "FlexSAMLEndpointPath", "/x/"), "must be a path like /flexsaml");
     has(set(&s, NULL, "FlexSAMLRoleMap", "x"), "needs an IdP value and at least one role");
     has(set(&s, NULL, "FlexSAMLClaim", "a"), "FlexSAMLClaim takes two or three arguments");
+    has(set(&s, NULL, "FlexSAMLIdPSSOURL", "example.okta.com/app/x/exk1/sso/saml"),
+        "does not start with https://");
+    assert_null(set(&s, NULL, "FlexSAMLIdPSSOURL", "http://127.0.0.1:8080/sso"));
     assert_null(flexsaml_directive_find("FlexSAMLClockSkw"));
     assert_non_null(flexsaml_directive_find("flexsamlclockskew"));
 }
@@ -461,6 +464,20 @@ static void test_okta_table(void **state)
     assert_string_equal(flexsaml_okta_attributes[0].attribute, "full_name");
 }
 
+static void test_okta_sso_url_warnings(void **state)
+{
+    (void)state;
+    assert_null(flexsaml_okta_sso_url_warning("https://x.okta.com/app/flex/exk1a2/sso/saml"));
+    assert_non_null(
+        strstr(flexsaml_okta_sso_url_warning("https://x.okta.com/app/exk1a2/sso/saml/metadata"),
+               "ends in /metadata"));
+    assert_non_null(
+        strstr(flexsaml_okta_sso_url_warning("https://x.okta.com/home/flex/0oa1/aln1"), "/home/"));
+    assert_non_null(strstr(flexsaml_okta_sso_url_warning("http://www.okta.com/exk1a2b3"),
+                           "Identity Provider Issuer"));
+    assert_null(flexsaml_okta_sso_url_warning(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_numbers_flags_enums_paths),
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_okta_table),
+        cmocka_unit_test(test_okta_sso_url_warnings),
     };
     return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }
