@@ -13,6 +13,7 @@
 #include "authn.h"
 #include "authz.h"
 #include "endpoints.h"
+#include "errors.h"
 #include "hooks.h"
 #include "status.h"
 
@@ -33,6 +34,9 @@ static void flexsaml_register_hooks(apr_pool_t *p)
      * the session has run. */
     ap_hook_fixups(flexsaml_strip_cookies, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_insert_error_filter(flexsaml_authz_forbid, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After the denial page chose its content type. */
+    ap_hook_insert_error_filter(flexsaml_error_filters, NULL, NULL, APR_HOOK_LAST);
+    flexsaml_register_error_filter();
     ap_hook_handler(flexsaml_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_authn(flexsaml_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);

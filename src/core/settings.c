@@ -117,6 +117,9 @@ void flexsaml_settings_merge(apr_pool_t *p, flexsaml_settings *c, const flexsaml
     c->clock_skew = PICK_INT(clock_skew);
     c->request_ttl = PICK_INT(request_ttl);
     c->cache_spec = PICK(cache_spec);
+    c->cache_password = PICK(cache_password);
+    c->cache_connect_timeout = PICK(cache_connect_timeout);
+    c->cache_io_timeout = PICK(cache_io_timeout);
     c->session_lifetime = PICK_INT(session_lifetime);
     c->idp_metadata_refresh = PICK_INT(idp_metadata_refresh);
     c->cert_expiry_warning = PICK_INT(cert_expiry_warning);

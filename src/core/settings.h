@@ -58,6 +58,9 @@ typedef struct {
     int clock_skew;  /* seconds */                                                                 \
     int request_ttl; /* seconds a pending AuthnRequest stays valid */                              \
     const char *cache_spec;                                                                        \
+    const char *cache_password;                /* a secret source: file:/path or env:VAR */        \
+    apr_interval_time_t cache_connect_timeout; /* 0: the backend's default */                      \
+    apr_interval_time_t cache_io_timeout;                                                          \
     apr_interval_time_t session_lifetime;                                                          \
     const char *cookie_name;                                                                       \
     apr_array_header_t *redirect_hosts; /* const char * */                                         \
@@ -125,7 +128,13 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
       "Allowed clock difference with the IdP in seconds (default 60, at most 300)")                \
     X(SessionCache, TAKE1, SERVER,                                                                 \
       "Session store: lmdb[:directory[(size)]] (default, in DefaultRuntimeDir), "                  \
-      "shmcb[:path(size)], redis:host:port, memcache:host:port, dbm:path")                         \
+      "redis://[user@]host:port[/db], redis-sentinel://host:port[,...]/master[/db], "              \
+      "shmcb[:path(size)], memcache:host:port[,...], dbm:path")                                    \
+    X(SessionCachePassword, TAKE1, SERVER,                                                         \
+      "The Redis password (AUTH) for redis:// and redis-sentinel://: file:/path (mode 600) or "    \
+      "env:VAR")                                                                                   \
+    X(SessionCacheTimeout, TAKE12, SERVER,                                                         \
+      "Redis connect timeout, then I/O timeout (default 500ms 2s)")                                \
     X(SessionLifetime, TAKE1, SERVER,                                                              \
       "Session lifetime (default 8h), capped by SessionNotOnOrAfter")                              \
     X(CookieName, TAKE1, SERVER, "Name of the session cookie (default flexsaml_session)")          \

@@ -43,7 +43,20 @@ SET_FILE(SPCertificateFile, sp_cert_file)
 SET_FILE(SPPrivateKeyFile, sp_key_file)
 SET_IDP_FILE(IdPMetadataFile, idp_metadata_file)
 SET_IDP_FILE(IdPCertificateFile, idp_cert_file)
-SET_IDP(IdPSSOURL, idp_sso_url)
+SETTER(IdPSSOURL)
+{
+    const char *v = argv[0];
+    (void)argc;
+    /* Reported here, on the directive's own line, not later with the
+     * certificate. http is accepted (a test IdP); the scheme is not optional. */
+    if (strncasecmp(v, "https://", 8) != 0 && strncasecmp(v, "http://", 7) != 0)
+        return apr_psprintf(cx->p,
+                            "FlexSAMLIdPSSOURL \"%s\" does not start with https://: copy Okta's "
+                            "\"Identity Provider Single Sign-On URL\" whole, e.g. "
+                            "https://example.okta.com/app/example_flex_1/exk.../sso/saml",
+                            v);
+    return idp_part(cx, s, &s->idp_sso_url, v);
+}
 SET_IDP(IdPIssuer, idp_issuer)
 SET_IDP(IdPMetadataURL, idp_metadata_url)
 SET_IDP_FILE(IdPMetadataCA, idp_metadata_ca)
@@ -57,6 +70,17 @@ SET_FLAG(AllowSHA1, allow_sha1)
 SET_FLAG(RequireFlexRole, require_flex_role)
 SET_FLAG(StripCookies, strip_cookies)
 SET_STRING(SessionCache, cache_spec)
+SET_STRING(SessionCachePassword, cache_password)
+
+SETTER(SessionCacheTimeout)
+{
+    const char *err = flexsaml_parse_duration(cx->p, NAME(SessionCacheTimeout), argv[0], 1,
+                                              apr_time_from_sec(60), &s->cache_connect_timeout);
+    if (!err && argc > 1)
+        err = flexsaml_parse_duration(cx->p, NAME(SessionCacheTimeout), argv[1], 1,
+                                      apr_time_from_sec(60), &s->cache_io_timeout);
+    return err;
+}
 SET_STRING(CookieName, cookie_name)
 SET_SIZE(MaxBodySize, max_body, apr_off_t)
 SET_SIZE(MaxAttributeBytes, max_attr_bytes, apr_size_t)

@@ -114,10 +114,12 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
             apr_pstrcat(r->pool, flexsaml_endpoint_url(r, "/login"),
                         "?ReturnTo=", apr_pescape_urlencoded(r->pool, return_to), NULL);
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        /* A script needs the JSON whatever ErrorDocument 401 the site has
+         * for people. */
         ap_custom_response(r, HTTP_UNAUTHORIZED,
                            apr_pstrcat(r->pool, "{\"error\":\"login_required\",\"login_url\":",
                                        flexsaml_json_string(r->pool, login), "}", NULL));
-        r->content_type = "application/json";
+        flexsaml_error_type(r, "application/json");
         return HTTP_UNAUTHORIZED;
     }
     err = flexsaml_sp_authn_request(r->pool, flexsaml_request_sp(r, c->rt), flexsaml_acs_url(r),
@@ -131,6 +133,16 @@ int flexsaml_start_login(request_rec *r, const char *return_to)
     apr_table_setn(r->err_headers_out, "Location", url);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     return HTTP_MOVED_TEMPORARILY;
+}
+
+const char *flexsaml_session_user(const flexsaml_srv_cfg *c, const flexsaml_session *s)
+{
+    if (c->user_attribute && strcmp(c->user_attribute, FLEXSAML_CLAIM_NAMEID) != 0) {
+        const char *u = apr_table_get(s->ident.attributes, c->user_attribute);
+        if (u && *u)
+            return u;
+    }
+    return s->ident.name_id;
 }
 
 int flexsaml_check_authn(request_rec *r)
@@ -156,12 +168,7 @@ int flexsaml_check_authn(request_rec *r)
         return flexsaml_store_unavailable(r, st->store_status, "read the session");
     if (!s)
         return flexsaml_start_login(r, r->unparsed_uri);
-    r->user = (char *)s->ident.name_id;
-    if (c->user_attribute && strcmp(c->user_attribute, FLEXSAML_CLAIM_NAMEID) != 0) {
-        const char *u = apr_table_get(s->ident.attributes, c->user_attribute);
-        if (u && *u)
-            r->user = (char *)u;
-    }
+    r->user = (char *)flexsaml_session_user(c, s);
     r->ap_auth_type = (char *)FLEXSAML_AUTH_TYPE;
     pass_as = d->pass_as == FLEXSAML_UNSET ? c->claims->pass_as : d->pass_as;
     flexsaml_claims_export(r->pool, c->claims, &s->ident,

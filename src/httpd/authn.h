@@ -14,5 +14,9 @@ int flexsaml_strip_cookies(request_rec *r);
 flexsaml_session *flexsaml_request_session(request_rec *r);
 /* Starts an SP-initiated login: redirect to the IdP, or 401 JSON for scripts. */
 int flexsaml_start_login(request_rec *r, const char *return_to);
+struct flexsaml_srv_cfg;
+/* REMOTE_USER of a session: the FlexSAMLUser attribute when set and not
+ * empty, else the NameID. */
+const char *flexsaml_session_user(const struct flexsaml_srv_cfg *c, const flexsaml_session *s);
 
 #endif

@@ -90,6 +90,21 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
     return flexsaml_see_other(r, target);
 }
 
+/* A Destination that differs from the ACS URL only in scheme or host, when
+ * forwarded headers were ignored or the path is ours, is Apache's view of
+ * its own URL being wrong, not Okta's setting. */
+static int own_url_wrong(request_rec *r, const flexsaml_srv_cfg *c, const char *destination)
+{
+    apr_uri_t u;
+
+    if (apr_table_get(r->notes, "flexsaml-forwarded-ignored"))
+        return 1;
+    if (!destination || apr_uri_parse(r->pool, destination, &u) != APR_SUCCESS || !u.path)
+        return 0;
+    return !strcmp(u.path, c->acs_path) && u.scheme && !strcasecmp(u.scheme, "https") &&
+           !flexsaml_public_https(r);
+}
+
 static int acs(request_rec *r, const flexsaml_srv_cfg *c)
 {
     const char *body = NULL, *b64, *stored = NULL, *replay_key;
@@ -117,6 +132,11 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
                                                                   : "drop",
                       flexsaml_roles_join(r->pool, res.unknown_roles, ","),
                       flexsaml_correlation_id(r));
+    if (res.reason == FLEXSAML_R_DESTINATION_MISMATCH && own_url_wrong(r, c, res.destination))
+        res.hint = "The sign-in response was sent to this site's public address, but the web "
+                   "server sees itself under another one, usually because a proxy in front of it "
+                   "ends HTTPS. Nothing needs to change in Okta: the Apache administrator must set "
+                   "FlexSAMLTrustedProxies (or ServerName with the public https address).";
     if (res.reason)
         return flexsaml_refuse(r, res.reason, res.detail, res.hint);
 

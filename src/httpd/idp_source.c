@@ -24,6 +24,7 @@
 #include "runtime.h"
 #include "idp_source.h"
 #include "child_thread.h"
+#include "okta.h"
 
 #define MAX_METADATA (4 * 1024 * 1024)
 #define FETCH_TIMEOUT 15L
@@ -233,6 +234,28 @@ static int load_from_url(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flex
                          cache_err ? cache_err : "");
 }
 
+/* What a certificate file holds when it is not PEM text, said in words: an
+ * empty file, or DER (binary) with the command that converts it. */
+static const char *cert_file_shape(apr_pool_t *p, const char *path, const char *data,
+                                   apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0;
+         i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'); i++)
+        ;
+    if (i == len)
+        return "is empty: paste the X.509 Certificate of Okta's \"View SAML setup "
+               "instructions\" page into it, with its BEGIN and END lines";
+    if (len > 1 && (unsigned char)data[0] == 0x30 && (unsigned char)data[1] >= 0x80)
+        return apr_psprintf(p,
+                            "is a DER (binary) certificate; the module reads PEM: convert it "
+                            "with openssl x509 -inform DER -in %s -out %s.pem and point "
+                            "FlexSAMLIdPCertificateFile at the .pem",
+                            path, path);
+    return NULL;
+}
+
 int flexsaml_idp_load(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flexsaml_idp **idp)
 {
     const char *err, *data;
@@ -269,15 +292,26 @@ int flexsaml_idp_load(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flexsam
                              !c->idp_cert_file ? "FlexSAMLIdPCertificateFile"
                              : !c->idp_sso_url ? "FlexSAMLIdPSSOURL"
                                                : "FlexSAMLIdPIssuer");
-    if ((err = flexsaml_read_file(p, c->idp_cert_file, 64 * 1024, &data, NULL)))
+    if ((err = flexsaml_read_file(p, c->idp_cert_file, 64 * 1024, &data, &len)))
+        FLEXSAML_CONFIG_FAIL(s, "%s: FlexSAMLIdPCertificateFile %s %s", where, c->idp_cert_file,
+                             err);
+    if ((err = cert_file_shape(p, c->idp_cert_file, data, len)))
         FLEXSAML_CONFIG_FAIL(s, "%s: FlexSAMLIdPCertificateFile %s %s", where, c->idp_cert_file,
                              err);
     if ((err = flexsaml_idp_from_fields(p, data, c->idp_sso_url, c->idp_issuer, idp)))
         FLEXSAML_CONFIG_FAIL(s,
                              "%s: %s (FlexSAMLIdPCertificateFile %s: paste Okta's X.509 "
-                             "certificate, PEM with its BEGIN/END lines; FlexSAMLIdPSSOURL must "
-                             "be an https URL)",
+                             "Certificate, PEM with its BEGIN/END lines)",
                              where, err, c->idp_cert_file);
+    if ((*idp)->certs_b64->nelts > 1)
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
+                     "flexsaml: %s: FlexSAMLIdPCertificateFile %s holds %d certificates (an Okta "
+                     "certificate rotation): responses signed with any of them are trusted; "
+                     "remove the old one once Okta signs with the new",
+                     where, c->idp_cert_file, (*idp)->certs_b64->nelts);
+    if ((err = flexsaml_okta_sso_url_warning(c->idp_sso_url)))
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
+                     "flexsaml: %s: FlexSAMLIdPSSOURL %s %s", where, c->idp_sso_url, err);
     return OK;
 }
 

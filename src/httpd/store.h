@@ -18,7 +18,11 @@ typedef struct flexsaml_store flexsaml_store;
 #define FLEXSAML_KEY_INDEX 'x' /* NameID + SessionIndex -> session id, for IdP logout */
 
 void flexsaml_store_register_mutex(apr_pool_t *pconf);
-const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_store **out);
+#include "store_backend.h"
+
+/* opts: FlexSAMLSessionCachePassword (read) and FlexSAMLSessionCacheTimeout. */
+const char *flexsaml_store_create(apr_pool_t *p, const char *spec, const flexsaml_store_opts *opts,
+                                  flexsaml_store **out);
 apr_status_t flexsaml_store_init(flexsaml_store *st, server_rec *s, apr_pool_t *pconf,
                                  apr_pool_t *ptemp);
 void flexsaml_store_child_init(flexsaml_store *st, server_rec *s, apr_pool_t *p);
@@ -44,6 +48,9 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, const char 
 /* For a failure rv: the line that says which size to raise when the store
  * is full, else NULL. */
 const char *flexsaml_store_full_hint(flexsaml_store *st, apr_status_t rv, apr_pool_t *p);
+/* What the backend said about the calling thread's last failure (redis's
+ * own answer, say), or NULL. */
+const char *flexsaml_store_last_error(flexsaml_store *st);
 /* Counts a failure of this store; 1 when the caller should log it (at most
  * once per interval per process), with *count the failures it stands for. */
 int flexsaml_store_failure_due(flexsaml_store *st, apr_uint32_t *count);

@@ -275,6 +275,18 @@ static void lasso_verify(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
         LASSO_PROFILE(login), shape->response_signed ? LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE
                                                      : LASSO_PROFILE_SIGNATURE_VERIFY_HINT_MAYBE));
     rc = FLEXSAML_LASSO(lasso_login_process_authn_response_msg(login, (gchar *)b64));
+    if (rc != 0 && lasso_reason(rc) == FLEXSAML_R_ISSUER_MISMATCH) {
+        /* Lasso's text names neither value; the administrator needs both to
+         * see which side holds the typo. */
+        const char *got =
+            shape->issuer
+                ? shape->issuer
+                : flexsaml_xml_text(p, flexsaml_xml_child(shape->assertion, SAML_NS, "Issuer"));
+        fail(res, FLEXSAML_R_ISSUER_MISMATCH,
+             apr_psprintf(p, "issuer \"%s\", expected \"%s\" (FlexSAMLIdPIssuer)",
+                          got ? got : "(none)", sp->idp->entity_id));
+        goto done;
+    }
     if (rc != 0) {
         fail(res, lasso_reason(rc), apr_psprintf(p, "Lasso: %s (%d)", lasso_strerror(rc), rc));
         goto done;
@@ -314,6 +326,9 @@ static const char *required_claim(apr_pool_t *p, const flexsaml_assertion_data *
                                   const char *name, flexsaml_sp_result *res)
 {
     const char *v = apr_table_get(ad->attributes, name);
+    /* The page and the log line name the same attribute: the first missing. */
+    if (res->reason)
+        return v;
     if (!v || !*v) {
         fail(res, FLEXSAML_R_MISSING_CLAIM,
              apr_psprintf(p, "the assertion has no %s attribute", name));
@@ -347,6 +362,23 @@ static int check_clean(void *data, const char *key, const char *value)
         return 0;
     }
     return 1;
+}
+
+static int not_empty(void *data, const char *key, const char *value)
+{
+    (void)key;
+    if (*value) {
+        *(int *)data = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static int non_empty_value(apr_table_t *t, const char *name)
+{
+    int found = 0;
+    apr_table_do(not_empty, &found, t, name, NULL);
+    return found;
 }
 
 static void check_times(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_assertion_data *ad,
@@ -400,6 +432,22 @@ static int audience_ok(const flexsaml_sp *sp, const flexsaml_assertion_data *ad)
     return 1;
 }
 
+/* Every audience the assertion names, quoted, for the log line. */
+static const char *audiences(apr_pool_t *p, const flexsaml_assertion_data *ad)
+{
+    const char *out = "";
+    int i, j;
+
+    for (i = 0; i < ad->audience_restrictions->nelts; i++) {
+        apr_array_header_t *list =
+            APR_ARRAY_IDX(ad->audience_restrictions, i, apr_array_header_t *);
+        for (j = 0; j < list->nelts; j++)
+            out = apr_pstrcat(p, out, *out ? ", " : "", "\"", APR_ARRAY_IDX(list, j, const char *),
+                              "\"", NULL);
+    }
+    return *out ? out : "(none)";
+}
+
 static void check_subject(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_shape *shape,
                           const flexsaml_assertion_data *ad, const char *acs_url,
                           flexsaml_sp_result *res)
@@ -411,6 +459,7 @@ static void check_subject(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_s
         fail(res, FLEXSAML_R_ISSUER_MISMATCH,
              apr_psprintf(p, "issuer \"%s\", expected \"%s\"", ad->issuer ? ad->issuer : "",
                           issuer));
+    res->destination = shape->destination;
     if (!shape->destination || strcmp(shape->destination, acs_url) != 0)
         fail(res, FLEXSAML_R_DESTINATION_MISMATCH,
              apr_psprintf(p, "Destination \"%s\", expected \"%s\"",
@@ -421,7 +470,8 @@ static void check_subject(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_s
                           ad->recipient ? ad->recipient : "(none)", acs_url));
     if (!audience_ok(sp, ad))
         fail(res, FLEXSAML_R_AUDIENCE_MISMATCH,
-             apr_psprintf(p, "the audience is not \"%s\"", sp->pol.sp_entity_id));
+             apr_psprintf(p, "audience %s, expected \"%s\" (FlexSAMLSPEntityID)", audiences(p, ad),
+                          sp->pol.sp_entity_id));
     if (shape->in_response_to && ad->sc_in_response_to &&
         strcmp(shape->in_response_to, ad->sc_in_response_to) != 0)
         fail(res, FLEXSAML_R_UNKNOWN_REQUEST,
@@ -458,6 +508,16 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
     id->name_id = ad->name_id;
     id->full_name = required_claim(p, ad, "full_name", res);
     id->email = required_claim(p, ad, "email", res);
+    /* An Okta user whose User type is empty sends the attribute with an
+     * empty value: the fix is on the person, not on the app. */
+    if (!res->reason && apr_table_get(ad->attributes, roles_attr) &&
+        !non_empty_value(ad->attributes, roles_attr)) {
+        fail(res, FLEXSAML_R_MISSING_CLAIM, apr_psprintf(p, "%s is empty", roles_attr));
+        res->hint = apr_psprintf(p,
+                                 "%s is empty: set this person's User type in Okta (Directory, "
+                                 "People, the person, Profile, User type).",
+                                 roles_attr);
+    }
     required_claim(p, ad, roles_attr, res);
     if (sp->pol.user_attribute && strcmp(sp->pol.user_attribute, FLEXSAML_CLAIM_NAMEID) != 0)
         required_claim(p, ad, sp->pol.user_attribute, res);
@@ -475,8 +535,11 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
                           flexsaml_roles_join(p, res->unknown_roles, ",")));
     } else if (sp->pol.require_flex_role && !flexsaml_roles_has_flex_role(id->roles)) {
         fail(res, FLEXSAML_R_NO_ROLE,
-             apr_psprintf(p, "no Flex role (agent, admin, supervisor) in roles \"%s\"",
-                          flexsaml_roles_join(p, id->roles, ",")));
+             apr_psprintf(p,
+                          "no Flex role (agent, admin, supervisor) in roles \"%s\"; Okta sent "
+                          "%s \"%s\"",
+                          flexsaml_roles_join(p, id->roles, ","), roles_attr,
+                          flexsaml_roles_join(p, ctx.values, ",")));
     }
 }
 

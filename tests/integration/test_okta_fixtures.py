@@ -55,6 +55,8 @@ def test_okta_2016_verifies_then_lacks_flex_claims():
         r = post(apache, path, b64)
         assert r.status_code == 400, r.text
         assert "missing_claim" in r.text
+        # The page names what the log names (it once said "roles").
+        assert "&quot;full_name&quot;" in r.text and "&quot;roles&quot;" not in r.text
         log = apache.error_log()
         assert re.search(r"refused reason=missing_claim id=\S+: signatures verified; "
                          r"the assertion has no full_name attribute", log), log[-2000:]
