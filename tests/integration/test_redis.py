@@ -177,7 +177,8 @@ def test_farm_shares_sessions_and_a_wrong_password_gives_503_until_fixed(keys, p
         cookie = cookie_of(r)
         got = get(b, cookie)
         assert got.status_code == 200 and "FLEX_EMAIL=sam.supervisor@example.com" in got.text
-        out = requests.get(b.url + "/flexsaml/logout", cookies={"flexsaml_session": cookie}, allow_redirects=False)
+        out = requests.get(b.url + "/flexsaml/logout", cookies={"flexsaml_session": cookie},
+                           headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
         assert out.status_code == 303
         assert get(a, cookie).status_code == 302
 
