@@ -14,10 +14,9 @@ from harness import saml
 import saml_logout
 
 
-@pytest.fixture(scope="module")
-def slo(keys):
-    site = Site(keys, "FlexSAMLSPCertificateFile %s\nFlexSAMLSPPrivateKeyFile %s" % (
-        keys["cert"], keys["key"]), name="slo")
+def slo_site(keys, extra="", name="slo"):
+    site = Site(keys, "FlexSAMLSPCertificateFile %s\nFlexSAMLSPPrivateKeyFile %s\n%s" % (
+        keys["cert"], keys["key"], extra), name=name)
     site.idp.args += ["--slo", "--sp-cert", keys["cert"]]
     site.idp.start()
     md = requests.get(site.idp.metadata_url).text
@@ -30,6 +29,12 @@ def slo(keys):
     open(site.apache.conf_path, "w").write(text + "\nFlexSAMLIdPMetadataFile %s\n" % path)
     site.apache.start()
     site.slo_url = site.idp.sso_url.replace("/sso/saml", "/slo/saml")
+    return site
+
+
+@pytest.fixture(scope="module")
+def slo(keys):
+    site = slo_site(keys)
     yield site
     site.stop()
 
@@ -247,3 +252,28 @@ def test_the_confirmation_form_needs_the_sessions_token(site):
                allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"] == "/index.html"
     assert not signed_in(site, s)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/lib/apache2/modules/mod_socache_redis.so")
+                    or not __import__("shutil").which("redis-server"),
+                    reason="needs redis-server and mod_socache_redis (scripts/install-deps)")
+def test_a_redis_dump_yields_no_cookie(keys):
+    """The audit's reproduction: Single Logout on, no passphrase, apr-util's redis
+    socache; every value read back from redis must be free of the session id."""
+    from test_redis import RedisServer
+    redis = RedisServer().start()
+    site = None
+    try:
+        site = slo_site(keys, "LoadModule socache_redis_module {mods}/mod_socache_redis.so\n"
+                              "FlexSAMLSessionCache redis:127.0.0.1:%d" % redis.port, name="slo-redis")
+        s = alice_session(site, "sess-redis")
+        ids = [c.value for c in s.cookies if len(c.value) >= 16]
+        keys_ = redis.cli("--scan").split()
+        assert len(keys_) >= 2  # the session and the logout index at least
+        values = [redis.cli("GET", k) for k in keys_]
+        for v in ids:
+            assert not [x for x in values if v in x]
+    finally:
+        if site:
+            site.stop()
+        redis.cleanup()
