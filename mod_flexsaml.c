@@ -13,6 +13,7 @@
 #include "authn.h"
 #include "authz.h"
 #include "endpoints.h"
+#include "errors.h"
 #include "hooks.h"
 #include "preserve_post.h"
 #include "status.h"
@@ -32,7 +33,13 @@ static void flexsaml_register_hooks(apr_pool_t *p)
                               &flexsaml_authz_claim_provider, AP_AUTH_INTERNAL_PER_CONF);
     /* Before anything else reads the headers, on every request of the host. */
     ap_hook_post_read_request(flexsaml_strip_headers, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* Last: the handler (proxy, CGI) is known, and every module that reads
+     * the session has run. */
+    ap_hook_fixups(flexsaml_strip_cookies, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_insert_error_filter(flexsaml_authz_forbid, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After the denial page chose its content type. */
+    ap_hook_insert_error_filter(flexsaml_error_filters, NULL, NULL, APR_HOOK_LAST);
+    flexsaml_register_error_filter();
     flexsaml_post_register(p);
     ap_hook_handler(flexsaml_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_authn(flexsaml_check_authn, NULL, NULL, APR_HOOK_MIDDLE,

@@ -1,5 +1,5 @@
 """The benchmark's output: medians with min–max and ratios from one run, the
-targets of issue #7 with met/missed, and a gnuplot chart."""
+targets with met/missed, and a gnuplot chart."""
 import os
 import shutil
 import statistics
@@ -204,7 +204,7 @@ def table(res):
         for note in mem.get("notes", []):
             L.append("- " + note)
     L.append("")
-    L.append("| target (issue #7) | value | |")
+    L.append("| target | value | |")
     L.append("| --- | ---: | --- |")
     for name, value, ok in targets(res):
         L.append("| %s | %s | %s |" % (name, value, "met" if ok else ("n/a" if ok is None else "**missed**")))

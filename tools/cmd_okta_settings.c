@@ -8,6 +8,7 @@
 
 #include <apr_strings.h>
 #include <apr_hash.h>
+#include <apr_lib.h>
 
 #include "tool.h"
 #include "okta.h"
@@ -130,6 +131,49 @@ static int compare_keys(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* "scheme://host[:port]" of a URL, lower-cased; NULL when it has none. */
+static const char *origin(apr_pool_t *p, const char *url)
+{
+    const char *sep = strstr(url, "://"), *end;
+    char *o;
+    if (!sep)
+        return NULL;
+    end = sep + 3 + strcspn(sep + 3, "/?#");
+    o = apr_pstrmemdup(p, url, (apr_size_t)(end - url));
+    for (char *c = o; *c; c++)
+        *c = (char)apr_tolower(*c);
+    return o;
+}
+
+/* Okta posts to the Single sign-on URL and checks nothing against the
+ * Audience URI's host, but the two printed from one server should name the
+ * same site: when they do not, the server's own view of its URL is usually
+ * wrong (a TLS proxy in front), and every login would fail with
+ * destination_mismatch. */
+static const char *disagreement(apr_pool_t *p, const tool_server *s, const char *base)
+{
+    const char *a = origin(p, base), *e = origin(p, s->sp_entity_id);
+    const char *sa, *se;
+
+    if (!a || !e || !strcmp(a, e))
+        return "";
+    sa = apr_pstrmemdup(p, a, (apr_size_t)(strstr(a, "://") - a));
+    se = apr_pstrmemdup(p, e, (apr_size_t)(strstr(e, "://") - e));
+    return apr_psprintf(
+        p,
+        "  warning: the Single sign-on URL (%s) and the Audience URI (%s) differ in %s.\n"
+        "  If %s is the public address, this server does not know it: %s\n\n",
+        tool_safe(p, a, 200), tool_safe(p, e, 200), strcmp(sa, se) ? "scheme" : "host",
+        tool_safe(p, e, 200),
+        s->trusted_proxies
+            ? "check that the proxy sends X-Forwarded-Proto/-Host and that its address is in "
+              "FlexSAMLTrustedProxies."
+            : apr_psprintf(p,
+                           "behind a proxy set FlexSAMLTrustedProxies to the proxy's address, or "
+                           "set ServerName %s with UseCanonicalName On.",
+                           tool_safe(p, e, 200)));
+}
+
 /* The settings of one server as text; *ok is cleared when Okta cannot be
  * told everything it needs. */
 static const char *render(apr_pool_t *p, const tool_server *s, const char *base_url, int *ok)
@@ -161,6 +205,9 @@ static const char *render(apr_pool_t *p, const tool_server *s, const char *base_
         *ok = 0;
     }
     ADD("In Okta: Applications > Create App Integration > SAML 2.0 > Configure SAML\n\n");
+    /* A --base-url is the operator's own statement of the public URL. */
+    if (!base_url && base && s->sp_entity_id)
+        ADD("%s", disagreement(p, s, base));
     ADD("  %-29s%s\n", "Single sign-on URL", sso);
     ADD("  %-29s%s\n", "", "[x] Use this for Recipient URL and Destination URL");
     ADD("  %-29s%s\n", "Audience URI (SP Entity ID)", entity);

@@ -210,6 +210,26 @@ static void check_keyinfo(inspection *in, const inspect_sig *s, const char *whic
                 which, tool_safe(p, in->cert_source, 300), kc.subject, kc.sha256);
 }
 
+/* An expired IdP certificate: the module still verifies with it (it warns at
+ * startup), but it is the likeliest reason Okta now signs with another. */
+static void check_cert_dates(inspection *in)
+{
+    apr_pool_t *p = in->t->p;
+    int i;
+
+    for (i = 0; i < in->certs->nelts; i++) {
+        const tool_cert *c = &APR_ARRAY_IDX(in->certs, i, tool_cert);
+        if (c->not_after && c->not_after <= in->t->now)
+            inspect_add(in, SEV_WARNING, NULL,
+                        "the IdP certificate of %s (%s) expired %s ago (%s): Okta has most "
+                        "likely rotated it; run `flexsaml idp-fields` on the app's current "
+                        "metadata and update FlexSAMLIdPCertificateFile.",
+                        tool_safe(p, in->cert_source, 300), c->subject,
+                        tool_duration(p, in->t->now - c->not_after),
+                        tool_iso_time(p, c->not_after));
+    }
+}
+
 static void check_signatures(inspection *in)
 {
     if (!in->assertion || in->encrypted_assertions)
@@ -586,6 +606,7 @@ void inspect_check(inspection *in)
     check_caps(in);
     if (!in->assertion)
         return;
+    check_cert_dates(in);
     check_signatures(in);
     check_subject(in);
     check_times(in);

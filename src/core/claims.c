@@ -252,6 +252,21 @@ typedef struct {
     apr_array_header_t *doomed;
 } spoof_ctx;
 
+/* Identity headers that back ends behind a proxy commonly trust (oauth2-proxy,
+ * Apache and nginx auth front ends): a client must never supply them. The
+ * README lists them; FlexSAMLStripHeaders adds more. */
+const char *const flexsaml_identity_headers[] = {"X-Remote-User",
+                                                 "X-Remote-Email",
+                                                 "X-Forwarded-User",
+                                                 "X-Forwarded-Email",
+                                                 "X-Forwarded-Preferred-Username",
+                                                 "X-Forwarded-Groups",
+                                                 "X-Auth-Request-User",
+                                                 "X-Auth-Request-Email",
+                                                 "X-Auth-Request-Preferred-Username",
+                                                 "X-Auth-Request-Groups",
+                                                 NULL};
+
 static int find_spoofed(void *rec, const char *key, const char *value)
 {
     static const char *const always[] = {"Remote-User", "Auth-Type", "Flex-", NULL};
@@ -262,6 +277,10 @@ static int find_spoofed(void *rec, const char *key, const char *value)
     (void)value;
     for (int i = 0; !doomed && always[i]; i++)
         doomed = i < 2 ? name_equals(key, always[i]) : name_has_prefix(key, always[i]);
+    for (int i = 0; !doomed && flexsaml_identity_headers[i]; i++)
+        doomed = name_equals(key, flexsaml_identity_headers[i]);
+    for (int i = 0; !doomed && sc->c->strip && i < sc->c->strip->nelts; i++)
+        doomed = name_equals(key, APR_ARRAY_IDX(sc->c->strip, i, const char *));
     for (int i = 0; !doomed && sc->c->claims && i < sc->c->claims->nelts; i++)
         doomed = name_or_indexed(key, APR_ARRAY_IDX(sc->c->claims, i, flexsaml_claim).name);
     if (doomed)

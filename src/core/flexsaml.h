@@ -117,6 +117,11 @@ flexsaml_session *flexsaml_session_decode(apr_pool_t *p, const char *buf, apr_si
  * absent, and NULL too when the name appears more than once. */
 const char *flexsaml_cookie_get(apr_pool_t *p, const char *cookie_header, const char *name);
 
+/* The Cookie header without any pair named a or b (either may be NULL);
+ * NULL when nothing is left. Pairs are rejoined with "; ". */
+const char *flexsaml_cookie_without(apr_pool_t *p, const char *cookie_header, const char *a,
+                                    const char *b);
+
 /* ------------------------------------------------------------------ */
 /* Claims (claims.c)                                                   */
 /* ------------------------------------------------------------------ */
@@ -140,6 +145,7 @@ typedef struct {
     const char *separator;       /* joins multi-valued attributes; "," */
     int pass_as;                 /* FLEXSAML_PASS_* bits */
     const char *header_prefix;   /* "X-Flex-" */
+    apr_array_header_t *strip;   /* FlexSAMLStripHeaders: more names, or NULL */
 } flexsaml_claims_conf;
 
 /* The default claims of docs/design.md: NameID, full_name, email, roles,
@@ -158,6 +164,8 @@ void flexsaml_claims_export(apr_pool_t *p, const flexsaml_claims_conf *c,
  * (case-insensitive, '-' and '_' alike, with or without _0.._N suffixes),
  * Remote-User and Auth-Type. */
 void flexsaml_claims_strip(apr_pool_t *p, const flexsaml_claims_conf *c, apr_table_t *headers);
+/* The identity headers stripped from every request of a FlexSAML host. */
+extern const char *const flexsaml_identity_headers[];
 
 /* FLEX_FULL_NAME with prefix "X-Flex-" -> "X-Flex-Full-Name": the prefix,
  * then the env name without a leading "FLEX_", words capitalized, '_' -> '-'. */

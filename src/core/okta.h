@@ -18,4 +18,9 @@ extern const flexsaml_okta_attr flexsaml_okta_attributes[];
 /* The entry of a Flex attribute, or NULL for any other name. */
 const flexsaml_okta_attr *flexsaml_okta_attribute(const char *attribute);
 
+/* Why a FlexSAMLIdPSSOURL value is not Okta's Identity Provider Single
+ * Sign-On URL although it parses (the metadata URL, an app-embed link, the
+ * issuer), naming the field Okta shows; NULL when it looks right. */
+const char *flexsaml_okta_sso_url_warning(const char *url);
+
 #endif

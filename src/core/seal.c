@@ -4,10 +4,14 @@
  * store must learn nothing, and must not be able to move a value from one
  * key to another: the store key is bound as associated data.
  *
- * Layout: 'F' | version 1 | key id (4) | nonce (12) | ciphertext | tag (16).
- * Keys come from passphrases by PBKDF2-HMAC-SHA256 with a fixed salt, so
- * every server of a farm derives the same key from the same passphrase; the
- * first passphrase seals, every configured one may open (rotation).
+ * Layout: 'F' | version 2 | key id (4) | nonce (12) | ciphertext | tag (16).
+ * Keys come from passphrases by PBKDF2-HMAC-SHA256 salted with the site (the
+ * SP entity ID), so every server of a farm derives the same key from the
+ * same passphrase, while a guess at a passphrase made offline from one
+ * site's dump (the key id, or a tag, confirms it) serves no other site and
+ * cannot be precomputed once for all. The first passphrase seals, every
+ * configured one may open (rotation). Version 1 (one salt for every site) is
+ * no longer opened: its sessions read as absent, and people sign in again.
  */
 #include <string.h>
 
@@ -25,7 +29,9 @@
 #define TAG_LEN 16
 #define HEADER_LEN (2 + ID_LEN + NONCE_LEN)
 #define PBKDF2_ITERATIONS 100000
-#define SALT "mod_flexsaml/seal/v1"
+#define SALT "mod_flexsaml/seal/v1" /* of HKDF: its input is already per site */
+#define PBKDF2_SALT "mod_flexsaml/seal/v2\n"
+#define VERSION 2
 
 typedef struct {
     unsigned char key[KEY_LEN];
@@ -75,13 +81,17 @@ static int hkdf(const unsigned char *in, const char *info, unsigned char *out)
 }
 
 const char *flexsaml_sealer_create(apr_pool_t *p, const apr_array_header_t *passphrases,
-                                   flexsaml_sealer **out)
+                                   const char *site, flexsaml_sealer **out)
 {
     flexsaml_sealer *s;
+    const char *salt;
     int i;
 
     if (!passphrases || passphrases->nelts == 0)
         return "no passphrase";
+    if (!site || !*site)
+        return "no site to salt the key with";
+    salt = apr_pstrcat(p, PBKDF2_SALT, site, NULL);
     s = sealer_make(p, passphrases->nelts);
     for (i = 0; i < passphrases->nelts; i++) {
         const char *pass = APR_ARRAY_IDX(passphrases, i, const char *);
@@ -89,8 +99,8 @@ const char *flexsaml_sealer_create(apr_pool_t *p, const apr_array_header_t *pass
 
         if (strlen(pass) < 16)
             return "a passphrase must have at least 16 characters";
-        if (!PKCS5_PBKDF2_HMAC(pass, (int)strlen(pass), (const unsigned char *)SALT,
-                               (int)strlen(SALT), PBKDF2_ITERATIONS, EVP_sha256(), KEY_LEN, k->key))
+        if (!PKCS5_PBKDF2_HMAC(pass, (int)strlen(pass), (const unsigned char *)salt,
+                               (int)strlen(salt), PBKDF2_ITERATIONS, EVP_sha256(), KEY_LEN, k->key))
             return "key derivation failed";
         key_id(k);
     }
@@ -171,7 +181,7 @@ const char *flexsaml_seal(apr_pool_t *p, const flexsaml_sealer *s, const char *a
         return NULL;
     out = apr_palloc(p, HEADER_LEN + len + TAG_LEN);
     out[0] = 'F';
-    out[1] = 1;
+    out[1] = VERSION;
     memcpy(out + 2, k->id, ID_LEN);
     if (RAND_bytes(out + 2 + ID_LEN, NONCE_LEN) != 1)
         return NULL;
@@ -191,7 +201,7 @@ const char *flexsaml_unseal(apr_pool_t *p, const flexsaml_sealer *s, const char 
     unsigned char *out;
     int i;
 
-    if (len < HEADER_LEN + TAG_LEN || in[0] != 'F' || in[1] != 1)
+    if (len < HEADER_LEN + TAG_LEN || in[0] != 'F' || in[1] != VERSION)
         return NULL;
     clen = len - HEADER_LEN - TAG_LEN;
     for (i = 0; i < s->keys->nelts; i++) {

@@ -7,10 +7,11 @@
 
 typedef struct flexsaml_sealer flexsaml_sealer;
 
-/* passphrases: const char *, the first seals, all may open. NULL or an
- * error sentence. */
+/* passphrases: const char *, the first seals, all may open. site: what
+ * every server sharing the store shares and no other site does (the SP
+ * entity ID), the PBKDF2 salt. NULL or an error sentence. */
 const char *flexsaml_sealer_create(apr_pool_t *p, const apr_array_header_t *passphrases,
-                                   flexsaml_sealer **out);
+                                   const char *site, flexsaml_sealer **out);
 /* A sealer for another purpose, from each key of parent by HKDF-SHA256 with
  * context as info: what it seals, parent's own values cannot open, and a
  * farm sharing the passphrases shares it. NULL or an error sentence. */

@@ -396,3 +396,46 @@ const char *flexsaml_cookie_get(apr_pool_t *p, const char *cookie_header, const 
     }
     return found;
 }
+
+static int pair_named(const char *s, const char *e, const char *name)
+{
+    const char *eq = memchr(s, '=', (apr_size_t)(e - s));
+    const char *ne = eq ? eq : e;
+    apr_size_t n;
+
+    if (!name)
+        return 0;
+    while (s < ne && is_ows(*s))
+        s++;
+    while (ne > s && is_ows(ne[-1]))
+        ne--;
+    n = strlen(name);
+    return (apr_size_t)(ne - s) == n && memcmp(s, name, n) == 0;
+}
+
+const char *flexsaml_cookie_without(apr_pool_t *p, const char *cookie_header, const char *a,
+                                    const char *b)
+{
+    const char *s = cookie_header, *out = NULL;
+
+    if (cookie_header == NULL)
+        return NULL;
+    while (*s != '\0') {
+        const char *end = strchr(s, ';');
+        const char *e = end != NULL ? end : s + strlen(s);
+        const char *nb = s, *ve = e;
+
+        while (nb < ve && is_ows(*nb))
+            nb++;
+        while (ve > nb && is_ows(ve[-1]))
+            ve--;
+        if (ve > nb && !pair_named(s, e, a) && !pair_named(s, e, b)) {
+            const char *pair = apr_pstrmemdup(p, nb, (apr_size_t)(ve - nb));
+            out = out ? apr_pstrcat(p, out, "; ", pair, NULL) : pair;
+        }
+        if (end == NULL)
+            break;
+        s = end + 1;
+    }
+    return out;
+}

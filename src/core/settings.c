@@ -81,6 +81,7 @@ void flexsaml_settings_init(flexsaml_settings *s)
     s->max_body = FLEXSAML_UNSET;
     s->allow_sha1 = FLEXSAML_UNSET;
     s->require_flex_role = FLEXSAML_UNSET;
+    s->strip_cookies = FLEXSAML_UNSET;
     s->roles.unknown = (flexsaml_unknown_policy)FLEXSAML_UNSET;
     flexsaml_tr_settings_init(&s->taskrouter);
 }
@@ -119,6 +120,9 @@ void flexsaml_settings_merge(apr_pool_t *p, flexsaml_settings *c, const flexsaml
     c->clock_skew = PICK_INT(clock_skew);
     c->request_ttl = PICK_INT(request_ttl);
     c->cache_spec = PICK(cache_spec);
+    c->cache_password = PICK(cache_password);
+    c->cache_connect_timeout = PICK(cache_connect_timeout);
+    c->cache_io_timeout = PICK(cache_io_timeout);
     c->session_lifetime = PICK_INT(session_lifetime);
     c->session_idle_timeout = PICK_INT(session_idle_timeout);
     c->preserve_post = PICK_INT(preserve_post);
@@ -129,6 +133,7 @@ void flexsaml_settings_merge(apr_pool_t *p, flexsaml_settings *c, const flexsaml
     c->max_body = PICK_INT(max_body);
     c->allow_sha1 = PICK_INT(allow_sha1);
     c->require_flex_role = PICK_INT(require_flex_role);
+    c->strip_cookies = PICK_INT(strip_cookies);
     c->roles.unknown =
         (int)add->roles.unknown != FLEXSAML_UNSET ? add->roles.unknown : base->roles.unknown;
     /* Role maps add up: a virtual host maps more values than the main server. */
@@ -192,6 +197,8 @@ void flexsaml_settings_apply_defaults(apr_pool_t *p, flexsaml_settings *c)
         c->allow_sha1 = 0;
     if (c->require_flex_role == FLEXSAML_UNSET)
         c->require_flex_role = 1;
+    if (c->strip_cookies == FLEXSAML_UNSET)
+        c->strip_cookies = 1;
     if ((int)c->roles.unknown == FLEXSAML_UNSET)
         c->roles.unknown = FLEXSAML_UNKNOWN_DROP;
     if (!c->roles.map)

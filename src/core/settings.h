@@ -58,6 +58,9 @@ typedef struct {
     int clock_skew;  /* seconds */                                                                 \
     int request_ttl; /* seconds a pending AuthnRequest stays valid */                              \
     const char *cache_spec;                                                                        \
+    const char *cache_password;                /* a secret source: file:/path or env:VAR */        \
+    apr_interval_time_t cache_connect_timeout; /* 0: the backend's default */                      \
+    apr_interval_time_t cache_io_timeout;                                                          \
     apr_interval_time_t session_lifetime;                                                          \
     const char *cookie_name;                                                                       \
     apr_array_header_t *redirect_hosts; /* const char * */                                         \
@@ -71,6 +74,7 @@ typedef struct {
     const char *user_attribute;               /* FlexSAMLUser; NULL = NameID */                    \
     apr_array_header_t *trusted_proxies;      /* apr_ipsubnet_t *, or NULL */                      \
     apr_array_header_t *passphrases;          /* FlexSAMLCryptoPassphrase sources */               \
+    int strip_cookies;                        /* the module's cookies kept from proxies and CGI */ \
     apr_array_header_t *required_claims;      /* FlexSAMLRequireClaims; empty: none */             \
     apr_interval_time_t session_idle_timeout; /* 0: off */                                         \
     apr_off_t preserve_post; /* FlexSAMLPreservePost: largest body kept; 0: off */                 \
@@ -137,7 +141,13 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
       "Allowed clock difference with the IdP in seconds (default 60, at most 300)")                \
     X(SessionCache, TAKE1, SERVER,                                                                 \
       "Session store: lmdb[:directory[(size)]] (default, in DefaultRuntimeDir), "                  \
-      "shmcb[:path(size)], redis:host:port, memcache:host:port, dbm:path")                         \
+      "redis://[user@]host:port[/db], redis-sentinel://host:port[,...]/master[/db], "              \
+      "shmcb[:path(size)], memcache:host:port[,...], dbm:path")                                    \
+    X(SessionCachePassword, TAKE1, SERVER,                                                         \
+      "The Redis password (AUTH) for redis:// and redis-sentinel://: file:/path (mode 600) or "    \
+      "env:VAR")                                                                                   \
+    X(SessionCacheTimeout, TAKE12, SERVER,                                                         \
+      "Redis connect timeout, then I/O timeout (default 500ms 2s)")                                \
     X(SessionLifetime, TAKE1, SERVER,                                                              \
       "Session lifetime (default 8h), capped by SessionNotOnOrAfter")                              \
     X(SessionIdleTimeout, TAKE1, SERVER,                                                           \
@@ -176,6 +186,10 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
     X(User, TAKE1, SERVER, "The attribute that becomes REMOTE_USER (default: the NameID)")         \
     X(PassClaimsAs, TAKE1, SERVER_DIR, "environment (default), headers or both")                   \
     X(HeaderPrefix, TAKE1, SERVER, "Prefix of the claim headers (default X-Flex-)")                \
+    X(StripHeaders, ITERATE, SERVER,                                                               \
+      "More client headers to remove on every request (X-Remote-User and the like always are)")    \
+    X(StripCookies, FLAG, SERVER,                                                                  \
+      "Remove the module's cookies from requests to proxied back ends and CGI (default on)")       \
     X(MaxSessionBytes, TAKE1, SERVER,                                                              \
       "Largest stored session, all attributes together (default 49152)")                           \
     X(TrustedProxies, ITERATE, SERVER,                                                             \

@@ -44,7 +44,20 @@ SET_FILE(SPCertificateFile, sp_cert_file)
 SET_FILE(SPPrivateKeyFile, sp_key_file)
 SET_IDP_FILE(IdPMetadataFile, idp_metadata_file)
 SET_IDP_FILE(IdPCertificateFile, idp_cert_file)
-SET_IDP(IdPSSOURL, idp_sso_url)
+SETTER(IdPSSOURL)
+{
+    const char *v = argv[0];
+    (void)argc;
+    /* Reported here, on the directive's own line, not later with the
+     * certificate. http is accepted (a test IdP); the scheme is not optional. */
+    if (strncasecmp(v, "https://", 8) != 0 && strncasecmp(v, "http://", 7) != 0)
+        return apr_psprintf(cx->p,
+                            "FlexSAMLIdPSSOURL \"%s\" does not start with https://: copy Okta's "
+                            "\"Identity Provider Single Sign-On URL\" whole, e.g. "
+                            "https://example.okta.com/app/example_flex_1/exk.../sso/saml",
+                            v);
+    return idp_part(cx, s, &s->idp_sso_url, v);
+}
 SET_IDP(IdPIssuer, idp_issuer)
 SET_IDP(IdPMetadataURL, idp_metadata_url)
 SET_IDP_FILE(IdPMetadataCA, idp_metadata_ca)
@@ -56,13 +69,35 @@ SET_STRING(DefaultURL, default_url)
 SET_FLAG(RequireSignedResponse, require_signed_response)
 SET_FLAG(AllowSHA1, allow_sha1)
 SET_FLAG(RequireFlexRole, require_flex_role)
+SET_FLAG(StripCookies, strip_cookies)
 SET_STRING(SessionCache, cache_spec)
-SET_LIFETIME(SessionLifetime, session_lifetime)
+SET_STRING(SessionCachePassword, cache_password)
+
+SETTER(SessionCacheTimeout)
+{
+    const char *err = flexsaml_parse_duration(cx->p, NAME(SessionCacheTimeout), argv[0], 1,
+                                              apr_time_from_sec(60), &s->cache_connect_timeout);
+    if (!err && argc > 1)
+        err = flexsaml_parse_duration(cx->p, NAME(SessionCacheTimeout), argv[1], 1,
+                                      apr_time_from_sec(60), &s->cache_io_timeout);
+    return err;
+}
 SET_STRING(CookieName, cookie_name)
 SET_SIZE(MaxBodySize, max_body, apr_off_t)
 SET_SIZE(MaxAttributeBytes, max_attr_bytes, apr_size_t)
 SET_SIZE(MaxSessionBytes, max_session_bytes, apr_size_t)
 SET_STRING(User, user_attribute)
+
+/* A session outlives a person's removal from Okta (there is no back channel
+ * but Single Logout): 30 days at most, as conf/flexsaml.conf says. */
+#define MAX_SESSION_LIFETIME apr_time_from_sec(30 * 86400)
+
+SETTER(SessionLifetime)
+{
+    (void)argc;
+    return flexsaml_parse_duration(cx->p, NAME(SessionLifetime), argv[0], APR_USEC_PER_SEC,
+                                   MAX_SESSION_LIFETIME, &s->session_lifetime);
+}
 
 /* Use is recorded at most every tenth of it: a timeout under 10 seconds
  * would write the store on nearly every request. */
@@ -369,6 +404,25 @@ SETTER(HeaderPrefix)
     if (strlen(argv[0]) < 3)
         return "FlexSAMLHeaderPrefix must be at least 3 characters, e.g. X-Flex-";
     claims_of(cx, s)->header_prefix = argv[0];
+    return NULL;
+}
+
+SETTER(StripHeaders)
+{
+    const char *c;
+    flexsaml_claims_conf *cc = claims_of(cx, s);
+    (void)argc;
+    for (c = argv[0]; *c; c++)
+        if (!(apr_isalnum(*c) || *c == '-' || *c == '_'))
+            return apr_psprintf(cx->p,
+                                "FlexSAMLStripHeaders: \"%s\" is not a header name (letters, "
+                                "digits, '-' and '_', e.g. X-Authenticated-User)",
+                                argv[0]);
+    if (!*argv[0])
+        return "FlexSAMLStripHeaders needs header names, e.g. X-Authenticated-User";
+    if (!cc->strip)
+        cc->strip = apr_array_make(cx->p, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(cc->strip, const char *) = argv[0];
     return NULL;
 }
 

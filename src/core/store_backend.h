@@ -11,6 +11,15 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+/* What a network backend needs besides its FlexSAMLSessionCache argument:
+ * FlexSAMLSessionCachePassword's secret (already read) and
+ * FlexSAMLSessionCacheTimeout's (0: the backend's default). */
+typedef struct {
+    const char *password;
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t io_timeout;
+} flexsaml_store_opts;
+
 typedef struct flexsaml_store_ops {
     const char *name;
     /* APR_NOTFOUND when absent or expired at now; the value is copied into p. */
@@ -30,5 +39,7 @@ typedef struct flexsaml_store_ops {
 
 /* lmdb: b is a flexsaml_lmdb * (lmdb_store.h). */
 extern const flexsaml_store_ops flexsaml_lmdb_ops;
+/* redis:// and redis-sentinel://: b is a flexsaml_redis * (redis_store.h). */
+extern const flexsaml_store_ops flexsaml_redis_ops;
 
 #endif

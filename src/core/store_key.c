@@ -79,3 +79,34 @@ int flexsaml_store_key(const EVP_MD *sha256, flexsaml_key_form form, char kind, 
     }
     return 1;
 }
+
+void flexsaml_store_key_ref(const unsigned char key[FLEXSAML_STORE_KEY_LEN], char ref[65])
+{
+    memcpy(ref, key + 2, 64);
+    ref[64] = '\0';
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int flexsaml_store_key_from_ref(flexsaml_key_form form, char kind, const char *ref,
+                                unsigned char key[FLEXSAML_STORE_KEY_LEN])
+{
+    int i, hi, lo;
+    unsigned char first;
+
+    if (!ref || strlen(ref) != 64)
+        return 0;
+    for (i = 0; i < 64; i++)
+        if (hexval(ref[i]) < 0)
+            return 0;
+    hi = hexval(ref[0]);
+    lo = hexval(ref[1]);
+    first = (unsigned char)(hi * 16 + lo);
+    key[0] = form == FLEXSAML_KEY_BINARY ? first : (unsigned char)(0x21 + first % 94);
+    key[1] = (unsigned char)kind;
+    memcpy(key + 2, ref, 64);
+    return 1;
+}

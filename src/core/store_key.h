@@ -18,4 +18,12 @@ typedef enum {
 int flexsaml_store_key(const EVP_MD *sha256, flexsaml_key_form form, char kind, const char *scope,
                        const char *id, unsigned char key[FLEXSAML_STORE_KEY_LEN]);
 
+/* A reference to a stored entry that is not its id: the hex digest in its
+ * key (65 bytes with the NUL). An index that must find a session keeps this,
+ * so a dump of the store yields no cookie. */
+void flexsaml_store_key_ref(const unsigned char key[FLEXSAML_STORE_KEY_LEN], char ref[65]);
+/* The key of a reference, for kind; 0 when ref is not 64 lower-case hex digits. */
+int flexsaml_store_key_from_ref(flexsaml_key_form form, char kind, const char *ref,
+                                unsigned char key[FLEXSAML_STORE_KEY_LEN]);
+
 #endif

@@ -155,10 +155,12 @@ static int start_login(request_rec *r, const char *return_to, apr_time_t authn_a
             apr_pstrcat(r->pool, flexsaml_endpoint_url(r, "/login"),
                         "?ReturnTo=", apr_pescape_urlencoded(r->pool, return_to), NULL);
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        /* A script needs the JSON whatever ErrorDocument 401 the site has
+         * for people. */
         ap_custom_response(r, HTTP_UNAUTHORIZED,
                            apr_pstrcat(r->pool, "{\"error\":\"login_required\",\"login_url\":",
                                        flexsaml_json_string(r->pool, login), "}", NULL));
-        r->content_type = "application/json";
+        flexsaml_error_type(r, "application/json");
         return HTTP_UNAUTHORIZED;
     }
     err = flexsaml_sp_authn_request(r->pool, flexsaml_request_sp(r, c->rt), flexsaml_acs_url(r),
@@ -248,6 +250,16 @@ static int no_session(request_rec *r, const flexsaml_dir_cfg *d)
     return start_login(r, r->unparsed_uri, 0, d->authn_contexts);
 }
 
+const char *flexsaml_session_user(const flexsaml_srv_cfg *c, const flexsaml_session *s)
+{
+    if (c->user_attribute && strcmp(c->user_attribute, FLEXSAML_CLAIM_NAMEID) != 0) {
+        const char *u = apr_table_get(s->ident.attributes, c->user_attribute);
+        if (u && *u)
+            return u;
+    }
+    return s->ident.name_id;
+}
+
 int flexsaml_check_authn(request_rec *r)
 {
     const char *type = ap_auth_type(r);
@@ -273,12 +285,7 @@ int flexsaml_check_authn(request_rec *r)
         return no_session(r, d);
     if ((d->max_auth_age > 0 || d->authn_contexts) && (rc = step_up(r, c, d, s)) != OK)
         return rc;
-    r->user = (char *)s->ident.name_id;
-    if (c->user_attribute && strcmp(c->user_attribute, FLEXSAML_CLAIM_NAMEID) != 0) {
-        const char *u = apr_table_get(s->ident.attributes, c->user_attribute);
-        if (u && *u)
-            r->user = (char *)u;
-    }
+    r->user = (char *)flexsaml_session_user(c, s);
     r->ap_auth_type = (char *)FLEXSAML_AUTH_TYPE;
     if (c->preserve_post > 0)
         flexsaml_post_replay(r, c, s);
@@ -287,6 +294,33 @@ int flexsaml_check_authn(request_rec *r)
                            (pass_as & FLEXSAML_PASS_ENV) ? r->subprocess_env : NULL,
                            (pass_as & FLEXSAML_PASS_HEADERS) ? r->headers_in : NULL);
     return OK;
+}
+
+/* A back end behind mod_proxy, or a CGI script, that logs its requests or
+ * is compromised would otherwise hold working sessions. */
+static int hands_off(const request_rec *r)
+{
+    const char *h = r->handler;
+    return r->proxyreq != PROXYREQ_NONE ||
+           (h && (!strncmp(h, "proxy:", 6) || !strcmp(h, "proxy-server") ||
+                  !strcmp(h, "cgi-script") || !strcmp(h, "cgi")));
+}
+
+int flexsaml_strip_cookies(request_rec *r)
+{
+    const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
+    const char *cookie = apr_table_get(r->headers_in, "Cookie"), *rest;
+
+    if (!c->rt || !c->strip_cookies || !cookie || !hands_off(r))
+        return DECLINED;
+    rest = flexsaml_cookie_without(r->pool, cookie, c->cookie_name, c->rt->state_cookie);
+    if (rest)
+        rest = flexsaml_cookie_without(r->pool, rest, FLEXSAML_POST_COOKIE, FLEXSAML_POST_COOKIE);
+    if (rest)
+        apr_table_set(r->headers_in, "Cookie", rest);
+    else
+        apr_table_unset(r->headers_in, "Cookie");
+    return DECLINED;
 }
 
 int flexsaml_strip_headers(request_rec *r)

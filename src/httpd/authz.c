@@ -17,6 +17,7 @@
 #include "flexsaml_glue.h"
 #include "authn.h"
 #include "authz.h"
+#include "errors.h"
 #include "escape.h"
 #include "web.h"
 
@@ -103,7 +104,11 @@ void flexsaml_authz_forbid(request_rec *r)
     r->status = HTTP_FORBIDDEN;
     r->status_line = NULL;
     apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+    if (apr_table_get(r->notes, "flexsaml-site-403"))
+        return;
     ap_custom_response(r, HTTP_UNAUTHORIZED, page);
+    if (!flexsaml_error_type_set(r))
+        flexsaml_error_type(r, "text/html; charset=utf-8");
 }
 
 const char *flexsaml_authz_page(request_rec *r, const char *inner)
@@ -120,9 +125,20 @@ int flexsaml_authz_wants_json(request_rec *r)
             !ap_strcasestr(accept, "text/html"));
 }
 
-void flexsaml_authz_set_denial(request_rec *r, const char *body)
+void flexsaml_authz_set_denial(request_rec *r, const char *body, int json)
 {
+    const char *site = flexsaml_site_error_document(r, HTTP_FORBIDDEN);
+
+    /* The denial reaches Apache as a 401 (see flexsaml_authz_forbid): the
+     * site's ErrorDocument 403 goes into that slot, where ap_die finds it.
+     * A script keeps its JSON. */
+    if (site && !json) {
+        apr_table_setn(r->notes, "flexsaml-site-403", "1");
+        ap_custom_response(r, HTTP_UNAUTHORIZED, *site == '"' ? site + 1 : site);
+        return;
+    }
     apr_table_setn(r->notes, "flexsaml-denied", body);
+    flexsaml_error_type(r, json ? "application/json" : "text/html; charset=utf-8");
     ap_custom_response(r, HTTP_FORBIDDEN, body);
 }
 
@@ -139,9 +155,11 @@ static void explain_denial(request_rec *r, const apr_array_header_t *want,
                   need, have);
     if (flexsaml_authz_wants_json(r)) {
         flexsaml_authz_set_denial(
-            r, apr_pstrcat(r->pool,
-                           "{\"error\":\"forbidden\",\"required_roles\":", json_list(r->pool, want),
-                           ",\"roles\":", json_list(r->pool, s->ident.roles), "}", NULL));
+            r,
+            apr_pstrcat(r->pool,
+                        "{\"error\":\"forbidden\",\"required_roles\":", json_list(r->pool, want),
+                        ",\"roles\":", json_list(r->pool, s->ident.roles), "}", NULL),
+            1);
         return;
     }
     flexsaml_authz_set_denial(
@@ -154,7 +172,8 @@ static void explain_denial(request_rec *r, const apr_array_header_t *want,
                     "</code>.</p><p>Ask your Okta administrator to add the role to your user type "
                     "(Directory &rsaquo; People &rsaquo; your user &rsaquo; Profile &rsaquo; User "
                     "type), then sign in again.</p>" PAGE_TAIL,
-                    NULL));
+                    NULL),
+        0);
 }
 
 static authz_status check_roles(request_rec *r, const char *line, const void *parsed)

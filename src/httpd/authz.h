@@ -13,7 +13,7 @@ extern const authz_provider flexsaml_authz_claim_provider;
  * and the body that the 403 (or the 401 made a 403) will carry. */
 const char *flexsaml_authz_page(request_rec *r, const char *inner);
 int flexsaml_authz_wants_json(request_rec *r);
-void flexsaml_authz_set_denial(request_rec *r, const char *body);
+void flexsaml_authz_set_denial(request_rec *r, const char *body, int json);
 /* Answers a denial with a page (or JSON) that names the roles wanted. */
 void flexsaml_authz_forbid(request_rec *r);
 

@@ -103,24 +103,28 @@ static void explain(request_rec *r, const claim_rule *rule, const flexsaml_sessi
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "flexsaml: %s fails \"%s\" for %s: has %s", r->user,
                   rule_text, r->uri, held ? held : "no such attribute");
     if (flexsaml_authz_wants_json(r)) {
-        flexsaml_authz_set_denial(
-            r, apr_pstrcat(r->pool, "{\"error\":\"forbidden\",\"required_claim\":",
-                           flexsaml_json_string(r->pool, rule_text), "}", NULL));
+        flexsaml_authz_set_denial(r,
+                                  apr_pstrcat(r->pool,
+                                              "{\"error\":\"forbidden\",\"required_claim\":",
+                                              flexsaml_json_string(r->pool, rule_text), "}", NULL),
+                                  1);
         return;
     }
     flexsaml_authz_set_denial(
-        r, flexsaml_authz_page(
-               r, apr_pstrcat(
-                      r->pool, "<h1>Access denied</h1><p>This page needs <code>",
-                      flexsaml_html(r->pool, rule_text), "</code>.</p><p>You are signed in as ",
-                      flexsaml_html(r->pool, s->ident.full_name ? s->ident.full_name : r->user),
-                      held ? ", whose <code>" : ", whose sign-in carries no <code>",
-                      flexsaml_html(r->pool, rule->attribute),
-                      held ? "</code> is <code>" : "</code> attribute",
-                      held ? flexsaml_html(r->pool, held) : "", held ? "</code>" : "",
-                      ".</p><p>Ask your Okta administrator to change that attribute of your "
-                      "profile (or the app's attribute statements), then sign in again.</p>",
-                      NULL)));
+        r,
+        flexsaml_authz_page(
+            r,
+            apr_pstrcat(r->pool, "<h1>Access denied</h1><p>This page needs <code>",
+                        flexsaml_html(r->pool, rule_text), "</code>.</p><p>You are signed in as ",
+                        flexsaml_html(r->pool, s->ident.full_name ? s->ident.full_name : r->user),
+                        held ? ", whose <code>" : ", whose sign-in carries no <code>",
+                        flexsaml_html(r->pool, rule->attribute),
+                        held ? "</code> is <code>" : "</code> attribute",
+                        held ? flexsaml_html(r->pool, held) : "", held ? "</code>" : "",
+                        ".</p><p>Ask your Okta administrator to change that attribute of your "
+                        "profile (or the app's attribute statements), then sign in again.</p>",
+                        NULL)),
+        0);
 }
 
 static authz_status check_claim(request_rec *r, const char *line, const void *parsed)

@@ -23,45 +23,6 @@
 #include "store.h"
 #include "web.h"
 
-static int read_body(request_rec *r, apr_off_t max, const char **out)
-{
-    const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_off_t declared = 0;
-    char *buf, *end;
-    apr_size_t used = 0;
-    long got;
-    int rc;
-
-    if (cl && (apr_strtoff(&declared, cl, &end, 10) != APR_SUCCESS || *end || declared < 0))
-        return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "bad Content-Length", NULL);
-    if (declared > max)
-        return flexsaml_refuse(
-            r, FLEXSAML_R_BODY_TOO_LARGE,
-            apr_psprintf(r->pool, "POST body of %" APR_OFF_T_FMT " bytes, limit %" APR_OFF_T_FMT,
-                         declared, max),
-            NULL);
-    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK)
-        return rc;
-    buf = apr_palloc(r->pool, (apr_size_t)max + 1);
-    if (ap_should_client_block(r)) {
-        while ((got = ap_get_client_block(r, buf + used, (apr_size_t)max + 1 - used)) > 0) {
-            used += (apr_size_t)got;
-            if (used > (apr_size_t)max) {
-                r->connection->keepalive = AP_CONN_CLOSE;
-                return flexsaml_refuse(
-                    r, FLEXSAML_R_BODY_TOO_LARGE,
-                    apr_psprintf(r->pool, "chunked POST body over %" APR_OFF_T_FMT " bytes", max),
-                    NULL);
-            }
-        }
-        if (got < 0)
-            return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "the POST body broke off", NULL);
-    }
-    buf[used] = '\0';
-    *out = buf;
-    return OK;
-}
-
 static int metadata(request_rec *r, const flexsaml_srv_cfg *c)
 {
     const char *slo = c->rt->sp_key_pem && flexsaml_sp_idp(flexsaml_request_sp(r, c->rt))->slo_url
@@ -164,6 +125,21 @@ static int open_session(request_rec *r, const flexsaml_srv_cfg *c, const flexsam
     return flexsaml_see_other(r, target);
 }
 
+/* A Destination that differs from the ACS URL only in scheme or host, when
+ * forwarded headers were ignored or the path is ours, is Apache's view of
+ * its own URL being wrong, not Okta's setting. */
+static int own_url_wrong(request_rec *r, const flexsaml_srv_cfg *c, const char *destination)
+{
+    apr_uri_t u;
+
+    if (apr_table_get(r->notes, "flexsaml-forwarded-ignored"))
+        return 1;
+    if (!destination || apr_uri_parse(r->pool, destination, &u) != APR_SUCCESS || !u.path)
+        return 0;
+    return !strcmp(u.path, c->acs_path) && u.scheme && !strcasecmp(u.scheme, "https") &&
+           !flexsaml_public_https(r);
+}
+
 static int acs(request_rec *r, const flexsaml_srv_cfg *c)
 {
     const char *body = NULL, *b64, *stored = NULL, *replay_key, *contexts = NULL;
@@ -176,7 +152,7 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
     if (r->method_number != M_POST)
         return flexsaml_refuse(r, FLEXSAML_R_METHOD_NOT_ALLOWED,
                                apr_psprintf(r->pool, "%s to the ACS", r->method), NULL);
-    if ((rc = read_body(r, c->max_body, &body)) != OK)
+    if ((rc = flexsaml_read_body(r, c->max_body, &body)) != OK)
         return rc;
     form = flexsaml_form_parse(r->pool, body);
     b64 = apr_table_get(form, "SAMLResponse");
@@ -192,6 +168,11 @@ static int acs(request_rec *r, const flexsaml_srv_cfg *c)
                                                                   : "drop",
                       flexsaml_roles_join(r->pool, res.unknown_roles, ","),
                       flexsaml_correlation_id(r));
+    if (res.reason == FLEXSAML_R_DESTINATION_MISMATCH && own_url_wrong(r, c, res.destination))
+        res.hint = "The sign-in response was sent to this site's public address, but the web "
+                   "server sees itself under another one, usually because a proxy in front of it "
+                   "ends HTTPS. Nothing needs to change in Okta: the Apache administrator must set "
+                   "FlexSAMLTrustedProxies (or ServerName with the public https address).";
     if (res.reason)
         return flexsaml_refuse(r, res.reason, res.detail, res.hint);
 

@@ -9,6 +9,7 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "mod_core.h"
 #include "apr_strings.h"
 #include "apr_escape.h"
 #include "apr_base64.h"
@@ -55,6 +56,62 @@ static flexsaml_refusal checked(request_rec *r, flexsaml_refusal why)
     return FLEXSAML_R_INTERNAL;
 }
 
+#define PAGE_TYPE_NOTE "flexsaml-content-type"
+#define ALLOW_NOTE "flexsaml-allow"
+#define FILTER_NAME "FLEXSAML_ERROR_PAGE"
+
+const char *flexsaml_site_error_document(request_rec *r, int status)
+{
+    int idx = ap_index_of_response(status);
+    /* Read before the module sets its own page: only the site's is there. */
+    return idx >= 0 ? ap_response_code_string(r, idx) : NULL;
+}
+
+int flexsaml_error_page(request_rec *r, int status, const char *page, const char *content_type)
+{
+    if (flexsaml_site_error_document(r, status))
+        return 0;
+    ap_custom_response(r, status, page);
+    flexsaml_error_type(r, content_type);
+    return 1;
+}
+
+void flexsaml_error_type(request_rec *r, const char *content_type)
+{
+    apr_table_setn(r->notes, PAGE_TYPE_NOTE, content_type);
+}
+
+int flexsaml_error_type_set(request_rec *r)
+{
+    return apr_table_get(r->notes, PAGE_TYPE_NOTE) != NULL;
+}
+
+/* Runs after ap_send_error_response set its own content type and Allow
+ * header, before the header filter sends them. */
+static apr_status_t page_type_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    const char *type = apr_table_get(f->r->notes, PAGE_TYPE_NOTE);
+    const char *allow = apr_table_get(f->r->notes, ALLOW_NOTE);
+
+    if (type)
+        ap_set_content_type(f->r, type);
+    if (allow)
+        apr_table_setn(f->r->headers_out, "Allow", allow);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+void flexsaml_register_error_filter(void)
+{
+    ap_register_output_filter(FILTER_NAME, page_type_filter, NULL, AP_FTYPE_CONTENT_SET);
+}
+
+void flexsaml_error_filters(request_rec *r)
+{
+    if (apr_table_get(r->notes, PAGE_TYPE_NOTE) || apr_table_get(r->notes, ALLOW_NOTE))
+        ap_add_output_filter(FILTER_NAME, NULL, r, r->connection);
+}
+
 int flexsaml_refuse(request_rec *r, flexsaml_refusal why, const char *detail, const char *hint)
 {
     const flexsaml_refusal_row *t = flexsaml_refusal_info(why = checked(r, why));
@@ -90,7 +147,9 @@ int flexsaml_refuse_page(request_rec *r, flexsaml_refusal why, const char *hint)
         NULL);
     apr_table_setn(r->notes, "flexsaml-reason", code);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    ap_custom_response(r, t->status, page);
+    if (t->status == HTTP_METHOD_NOT_ALLOWED)
+        apr_table_setn(r->notes, ALLOW_NOTE, "POST");
+    flexsaml_error_page(r, t->status, page, "text/html; charset=utf-8");
     return t->status;
 }
 
@@ -114,6 +173,8 @@ int flexsaml_store_unavailable(request_rec *r, apr_status_t rv, const char *what
                       "flexsaml: refused reason=session_store id=%s: session store %s failed to "
                       "%s (%s); %u failure(s) in this process since the last such line",
                       flexsaml_correlation_id(r), flexsaml_store_spec(st), what,
-                      apr_strerror(rv, buf, sizeof(buf)), count);
+                      flexsaml_store_last_error(st) ? flexsaml_store_last_error(st)
+                                                    : apr_strerror(rv, buf, sizeof(buf)),
+                      count);
     return flexsaml_refuse_page(r, code, NULL);
 }

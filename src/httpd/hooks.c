@@ -9,6 +9,7 @@
 
 #include "http_core.h"
 #include "http_main.h"
+#include "util_cfgtree.h"
 #include "apr_strings.h"
 #include <curl/curl.h>
 
@@ -60,12 +61,25 @@ static int build_sp(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
     return OK;
 }
 
+/* The native network stores: what they keep crosses a network and sits in a
+ * server other people administer, so it is sealed or not stored at all. */
+static int native_network_store(const char *spec)
+{
+    return !strncmp(spec, "redis://", 8) || !strncmp(spec, "redis-sentinel://", 17);
+}
+
 static int build_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
 {
     apr_array_header_t *secrets;
     const char *err, *v = NULL;
     int i;
 
+    if (!c->passphrases && native_network_store(c->cache_spec))
+        CONFIG_FAIL(s,
+                    "FlexSAMLSessionCache %s keeps names, emails and roles in a network store: "
+                    "set FlexSAMLCryptoPassphrase file:/path (mode 600) or env:VAR, the same on "
+                    "every server of the farm, to seal them",
+                    c->cache_spec);
     if (!c->passphrases) {
         if (strncmp(c->cache_spec, "shmcb", 5) != 0 && strncmp(c->cache_spec, "dbm", 3) != 0 &&
             strncmp(c->cache_spec, "lmdb", 4) != 0)
@@ -82,7 +96,7 @@ static int build_sealer(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c)
             CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase %s: %s", src, err);
         APR_ARRAY_PUSH(secrets, const char *) = v;
     }
-    if ((err = flexsaml_sealer_create(p, secrets, &c->rt->sealer)) != NULL)
+    if ((err = flexsaml_sealer_create(p, secrets, c->sp_entity_id, &c->rt->sealer)) != NULL)
         CONFIG_FAIL(s, "FlexSAMLCryptoPassphrase: %s", err);
     return OK;
 }
@@ -151,6 +165,85 @@ static void say_caveat_once(server_rec *s, flexsaml_store *st, apr_pool_t *ptemp
                           s->process->pool);
 }
 
+static int build_store(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, flexsaml_srv_cfg *c,
+                       apr_hash_t *stores)
+{
+    flexsaml_store_opts opts = {NULL, c->cache_connect_timeout, c->cache_io_timeout};
+    /* Hosts share a store only when everything that makes it is the same. */
+    const char *key = apr_psprintf(ptemp, "%s|%s|%" APR_TIME_T_FMT "|%" APR_TIME_T_FMT,
+                                   c->cache_spec, c->cache_password ? c->cache_password : "",
+                                   c->cache_connect_timeout, c->cache_io_timeout);
+    const char *err;
+
+    if ((c->rt->store = apr_hash_get(stores, key, APR_HASH_KEY_STRING)) != NULL)
+        return OK;
+    if (c->cache_password && (err = flexsaml_secret_read(pconf, ap_server_root, c->cache_password,
+                                                         MAX_PASSPHRASE, &opts.password)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLSessionCachePassword %s: %s", c->cache_password, err);
+    if ((err = flexsaml_store_create(pconf, c->cache_spec, &opts, &c->rt->store)) != NULL)
+        CONFIG_FAIL(s, "FlexSAMLSessionCache %s: %s", c->cache_spec, err);
+    apr_hash_set(stores, key, APR_HASH_KEY_STRING, c->rt->store);
+    say_caveat_once(s, c->rt->store, ptemp);
+    return OK;
+}
+
+/* The virtual host a <VirtualHost> section of the configuration built. */
+static server_rec *vhost_of(const ap_directive_t *d, server_rec *main_server)
+{
+    server_rec *v;
+    for (v = main_server->next; v; v = v->next)
+        if (v->defn_name && d->filename && (int)v->defn_line_number == d->line_num &&
+            !strcmp(v->defn_name, d->filename))
+            return v;
+    return main_server;
+}
+
+/* "AuthType FlexSAML" where the host has no FlexSAML settings would answer
+ * 500 to every request: refuse it at -t, naming the line. .htaccess files
+ * are only read per request and stay a runtime error. */
+static int check_auth_types(apr_pool_t *p, const ap_directive_t *d, server_rec *main_server,
+                            server_rec *host)
+{
+    const char *args;
+    int rc;
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "<VirtualHost")) {
+            if ((rc = check_auth_types(p, d->first_child, main_server, vhost_of(d, main_server))) !=
+                OK)
+                return rc;
+            continue;
+        }
+        if (d->first_child && (rc = check_auth_types(p, d->first_child, main_server, host)) != OK)
+            return rc;
+        if (strcasecmp(d->directive, "AuthType") != 0 || !d->args)
+            continue;
+        args = d->args;
+        if (strcasecmp(ap_getword_conf(p, &args), FLEXSAML_AUTH_TYPE) != 0)
+            continue;
+        if (!flexsaml_settings_configured(&flexsaml_srv(host)->settings))
+            CONFIG_FAIL(host,
+                        "AuthType FlexSAML on line %d of %s, but %s has no FlexSAML settings: "
+                        "give it FlexSAMLSPEntityID and the IdP (FlexSAMLIdPMetadataFile, or "
+                        "FlexSAMLIdPCertificateFile, FlexSAMLIdPSSOURL and FlexSAMLIdPIssuer), "
+                        "or set them outside the <VirtualHost> for every host",
+                        d->line_num, d->filename,
+                        host == main_server
+                            ? "the main server"
+                            : apr_psprintf(p, "the <VirtualHost> of line %d of %s",
+                                           host->defn_line_number, host->defn_name));
+    }
+    return OK;
+}
+
+/* ":8443" of ServerName portal.example.com:8443; nothing for a default port. */
+static const char *example_port(apr_pool_t *p, const server_rec *s)
+{
+    if (!s->port || s->port == 443 ||
+        (s->port == 80 && s->server_scheme && !strcmp(s->server_scheme, "http")))
+        return "";
+    return apr_psprintf(p, ":%u", (unsigned)s->port);
+}
+
 int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *stores = apr_hash_make(ptemp);
@@ -177,6 +270,8 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         curl_global_init(CURL_GLOBAL_DEFAULT);
         apr_pool_userdata_set((void *)1, init_key, apr_pool_cleanup_null, s->process->pool);
     }
+    if ((rc = check_auth_types(ptemp, ap_conftree, s, s)) != OK)
+        return rc;
     for (; s; s = s->next) {
         flexsaml_srv_cfg *c = flexsaml_srv(s);
         if (!flexsaml_settings_configured(&c->settings))
@@ -185,10 +280,11 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         if (!c->sp_entity_id)
             CONFIG_FAIL(s,
                         "%s: FlexSAMLSPEntityID is missing: set it to this SP's entity ID, e.g. "
-                        "https://%s%s/metadata (Okta: Audience URI)",
+                        "%s://%s%s%s/metadata (Okta: Audience URI)",
                         c->where ? c->where : s->defn_name,
+                        s->server_scheme ? s->server_scheme : "https",
                         s->server_hostname ? s->server_hostname : "portal.example.com",
-                        c->endpoint);
+                        example_port(pconf, s), c->endpoint);
         c->rt = flexsaml_runtime_create(pconf);
         c->rt->tr = flexsaml_tr_create(pconf);
         if ((rc = build_sp(pconf, s, c)) != OK)
@@ -199,13 +295,8 @@ int flexsaml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
             return rc;
         if ((rc = build_state_sealer(pconf, s, c)) != OK)
             return rc;
-        c->rt->store = apr_hash_get(stores, c->cache_spec, APR_HASH_KEY_STRING);
-        if (!c->rt->store) {
-            if ((err = flexsaml_store_create(pconf, c->cache_spec, &c->rt->store)) != NULL)
-                CONFIG_FAIL(s, "FlexSAMLSessionCache %s: %s", c->cache_spec, err);
-            apr_hash_set(stores, c->cache_spec, APR_HASH_KEY_STRING, c->rt->store);
-            say_caveat_once(s, c->rt->store, ptemp);
-        }
+        if ((rc = build_store(pconf, ptemp, s, c, stores)) != OK)
+            return rc;
     }
     return OK;
 }

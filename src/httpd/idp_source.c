@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "http_core.h"
 #include "apr_strings.h"
@@ -15,6 +16,7 @@
 #include "apr_thread_proc.h"
 #include "apr_thread_cond.h"
 #include "apr_atomic.h"
+#include "apr_uri.h"
 #include <curl/curl.h>
 
 #include "flexsaml_glue.h"
@@ -22,6 +24,7 @@
 #include "runtime.h"
 #include "idp_source.h"
 #include "child_thread.h"
+#include "okta.h"
 
 #define MAX_METADATA (4 * 1024 * 1024)
 #define FETCH_TIMEOUT 15L
@@ -107,30 +110,94 @@ static const char *accept_metadata(apr_pool_t *p, const flexsaml_srv_cfg *c, con
     return NULL;
 }
 
+/* Whoever can change the cache chooses the IdP's signing key the next time
+ * the URL is down, and whoever can write its folder can swap the file or
+ * point a name in it elsewhere: the cache is used only when its folder and
+ * the file belong to the user writing it (or root) and nobody else can
+ * write them. NULL when it can be trusted, else why not. */
+static const char *cache_untrusted(apr_pool_t *p, const char *path)
+{
+    char *dir = apr_pstrdup(p, path), *slash = strrchr(dir, '/');
+    struct stat st;
+    uid_t me = geteuid();
+
+    if (!slash)
+        return "is not an absolute path";
+    *(slash == dir ? slash + 1 : slash) = '\0';
+    if (stat(dir, &st) != 0)
+        return apr_psprintf(p, "is in %s, which does not exist", dir);
+    if ((st.st_uid != me && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+        return apr_psprintf(p,
+                            "is in %s, which others can write (a user that can write there could "
+                            "plant its own signing key, or make this server overwrite another "
+                            "file): make the folder root's, mode 755",
+                            dir);
+    if (lstat(path, &st) != 0)
+        return NULL; /* not written yet */
+    if (!S_ISREG(st.st_mode) || (st.st_uid != me && st.st_uid != 0) ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)))
+        return "is not a regular file that only root can write (left by an older version, "
+               "whose children wrote it?): remove it, and root writes it again at the next start";
+    return NULL;
+}
+
+/* Written by the parent alone, at startup and restarts (the children keep
+ * refreshed documents in memory): a fresh temporary name (O_EXCL, so no name
+ * planted in advance is followed), then an atomic rename. */
 static void write_cache(apr_pool_t *p, server_rec *s, const char *path, const char *xml,
                         apr_size_t len)
 {
-    /* One temporary file per process: every child refreshes on its own. */
-    const char *tmp = apr_psprintf(p, "%s.%ld.new", path, (long)getpid());
+    char *tmp = apr_pstrcat(p, path, ".XXXXXX", NULL);
     apr_file_t *f;
     apr_status_t rv;
 
-    rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD | APR_FPROT_WREAD, p);
+    rv = apr_file_mktemp(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL, p);
     if (rv == APR_SUCCESS) {
         rv = apr_file_write_full(f, xml, len, NULL);
         apr_file_close(f);
         if (rv == APR_SUCCESS)
+            rv = apr_file_perms_set(tmp, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD |
+                                             APR_FPROT_WREAD);
+        if (rv == APR_SUCCESS || rv == APR_ENOTIMPL)
             rv = apr_file_rename(tmp, path, p);
+        if (rv != APR_SUCCESS)
+            apr_file_remove(tmp, p);
     }
     if (rv != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                      "flexsaml: FlexSAMLIdPMetadataCache %s cannot be written", path);
 }
 
+static int loopback(const char *host)
+{
+    return host && (!strcmp(host, "127.0.0.1") || !strcasecmp(host, "localhost") ||
+                    !strcmp(host, "::1") || !strcmp(host, "[::1]"));
+}
+
+/* Whoever answers the URL chooses the IdP's signing key: https only, but
+ * for a test IdP on loopback. */
+static const char *check_url(apr_pool_t *p, server_rec *s, const char *url)
+{
+    apr_uri_t u;
+
+    if (apr_uri_parse(p, url, &u) != APR_SUCCESS || !u.scheme || !u.hostname)
+        return "is not a URL; use Okta's https metadata URL";
+    if (!strcasecmp(u.scheme, "https"))
+        return NULL;
+    if (!strcasecmp(u.scheme, "http") && loopback(u.hostname)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
+                     "flexsaml: FlexSAMLIdPMetadataURL %s is plain http on loopback: for tests "
+                     "only, Okta's metadata URL is https",
+                     url);
+        return NULL;
+    }
+    return "must be https: whoever answers a plain http URL chooses the IdP's signing key "
+           "(plain http is accepted only on 127.0.0.1, for tests)";
+}
+
 static int load_from_url(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flexsaml_idp **idp)
 {
-    const char *xml = NULL, *err, *cache_err = NULL;
+    const char *xml = NULL, *err, *cache_err = NULL, *cache = c->idp_metadata_cache;
     apr_size_t len = 0;
 
     if (!c->idp_issuer)
@@ -138,15 +205,23 @@ static int load_from_url(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flex
                              "FlexSAMLIdPMetadataURL %s needs FlexSAMLIdPIssuer: a refreshed "
                              "document is accepted only when it names that issuer",
                              c->idp_metadata_url);
+    if ((err = check_url(p, s, c->idp_metadata_url)) != NULL)
+        FLEXSAML_CONFIG_FAIL(s, "FlexSAMLIdPMetadataURL %s %s", c->idp_metadata_url, err);
+    if (cache && (cache_err = cache_untrusted(p, cache)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     "flexsaml: FlexSAMLIdPMetadataCache %s %s; it is neither written nor "
+                     "trusted",
+                     cache, cache_err);
+        cache = NULL;
+    }
     err = fetch(p, c->idp_metadata_url, c->idp_metadata_ca, &xml, &len);
     if (!err && !(err = accept_metadata(p, c, xml, len, idp))) {
-        if (c->idp_metadata_cache)
-            write_cache(p, s, c->idp_metadata_cache, xml, len);
+        if (cache)
+            write_cache(p, s, cache, xml, len);
         return OK;
     }
     /* Without the network, the last good copy keeps the site working. */
-    if (c->idp_metadata_cache &&
-        !(cache_err = flexsaml_read_file(p, c->idp_metadata_cache, MAX_METADATA, &xml, &len)) &&
+    if (cache && !(cache_err = flexsaml_read_file(p, cache, MAX_METADATA, &xml, &len)) &&
         !(cache_err = accept_metadata(p, c, xml, len, idp))) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
                      "flexsaml: FlexSAMLIdPMetadataURL %s: %s; using the copy in "
@@ -157,6 +232,28 @@ static int load_from_url(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flex
     FLEXSAML_CONFIG_FAIL(s, "FlexSAMLIdPMetadataURL %s: %s%s%s", c->idp_metadata_url, err,
                          cache_err ? "; FlexSAMLIdPMetadataCache: " : "",
                          cache_err ? cache_err : "");
+}
+
+/* What a certificate file holds when it is not PEM text, said in words: an
+ * empty file, or DER (binary) with the command that converts it. */
+static const char *cert_file_shape(apr_pool_t *p, const char *path, const char *data,
+                                   apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0;
+         i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'); i++)
+        ;
+    if (i == len)
+        return "is empty: paste the X.509 Certificate of Okta's \"View SAML setup "
+               "instructions\" page into it, with its BEGIN and END lines";
+    if (len > 1 && (unsigned char)data[0] == 0x30 && (unsigned char)data[1] >= 0x80)
+        return apr_psprintf(p,
+                            "is a DER (binary) certificate; the module reads PEM: convert it "
+                            "with openssl x509 -inform DER -in %s -out %s.pem and point "
+                            "FlexSAMLIdPCertificateFile at the .pem",
+                            path, path);
+    return NULL;
 }
 
 int flexsaml_idp_load(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flexsaml_idp **idp)
@@ -195,15 +292,26 @@ int flexsaml_idp_load(apr_pool_t *p, server_rec *s, flexsaml_srv_cfg *c, flexsam
                              !c->idp_cert_file ? "FlexSAMLIdPCertificateFile"
                              : !c->idp_sso_url ? "FlexSAMLIdPSSOURL"
                                                : "FlexSAMLIdPIssuer");
-    if ((err = flexsaml_read_file(p, c->idp_cert_file, 64 * 1024, &data, NULL)))
+    if ((err = flexsaml_read_file(p, c->idp_cert_file, 64 * 1024, &data, &len)))
+        FLEXSAML_CONFIG_FAIL(s, "%s: FlexSAMLIdPCertificateFile %s %s", where, c->idp_cert_file,
+                             err);
+    if ((err = cert_file_shape(p, c->idp_cert_file, data, len)))
         FLEXSAML_CONFIG_FAIL(s, "%s: FlexSAMLIdPCertificateFile %s %s", where, c->idp_cert_file,
                              err);
     if ((err = flexsaml_idp_from_fields(p, data, c->idp_sso_url, c->idp_issuer, idp)))
         FLEXSAML_CONFIG_FAIL(s,
                              "%s: %s (FlexSAMLIdPCertificateFile %s: paste Okta's X.509 "
-                             "certificate, PEM with its BEGIN/END lines; FlexSAMLIdPSSOURL must "
-                             "be an https URL)",
+                             "Certificate, PEM with its BEGIN/END lines)",
                              where, err, c->idp_cert_file);
+    if ((*idp)->certs_b64->nelts > 1)
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
+                     "flexsaml: %s: FlexSAMLIdPCertificateFile %s holds %d certificates (an Okta "
+                     "certificate rotation): responses signed with any of them are trusted; "
+                     "remove the old one once Okta signs with the new",
+                     where, c->idp_cert_file, (*idp)->certs_b64->nelts);
+    if ((err = flexsaml_okta_sso_url_warning(c->idp_sso_url)))
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
+                     "flexsaml: %s: FlexSAMLIdPSSOURL %s %s", where, c->idp_sso_url, err);
     return OK;
 }
 
@@ -257,9 +365,9 @@ static void refresh_one(refresher *rf, server_rec *s, flexsaml_srv_cfg *c)
                      "IdP description",
                      c->idp_metadata_url, err);
     } else {
+        /* No cache write here: the children run as the Apache user, and a
+         * cache that user can write would be trusted at the next start. */
         flexsaml_runtime_swap_sp(c->rt, sp, sp_pool);
-        if (c->idp_metadata_cache)
-            write_cache(tmp, s, c->idp_metadata_cache, xml, len);
         flexsaml_idp_check_expiry(s, c, idp);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      "flexsaml: IdP metadata refreshed from %s (%d signing certificate(s))",

@@ -29,7 +29,7 @@
 #include "store.h"
 #include "web.h"
 
-#define POST_COOKIE "flexsaml_post"
+#define POST_COOKIE FLEXSAML_POST_COOKIE
 #define REF_BYTES 16
 #define FILTER_NAME "FLEXSAML_REPLAY"
 

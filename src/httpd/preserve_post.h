@@ -7,6 +7,10 @@
 
 #include "flexsaml_glue.h"
 
+/* The cookie that holds a kept body's id and key; stripped, like the
+ * session cookie, from what back ends and CGI scripts see. */
+#define FLEXSAML_POST_COOKIE "flexsaml_post"
+
 /* Before a login starts for a POST without a session: keeps a form body
  * (urlencoded or multipart, up to FlexSAMLPreservePost), sealed in the
  * store under a key set only in this browser's flexsaml_post cookie.

@@ -2,9 +2,12 @@
  * The public URL of this site: what the browser and the IdP see. Behind a
  * load balancer that terminates TLS, the request Apache receives says
  * http://backend:8080, but Okta signs for https://portal.example.com. The
- * X-Forwarded-Proto/-Host (or Forwarded) headers of FlexSAMLTrustedProxies
- * say what the public URL is; from anyone else they are ignored.
+ * X-Forwarded-Proto/-Host/-Port (or Forwarded) headers of
+ * FlexSAMLTrustedProxies say what the public URL is, each on its own; from
+ * anyone else they are ignored, and a warning says so.
  */
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http_core.h"
@@ -13,6 +16,7 @@
 #include "apr_lib.h"
 
 #include "flexsaml_glue.h"
+#include "runtime.h"
 #include "web.h"
 
 typedef struct {
@@ -83,24 +87,107 @@ static int host_ok(const char *h)
     return 1;
 }
 
+/* A port of 1..65535 in decimal, or 0. */
+static unsigned port_of(const char *v)
+{
+    char *end;
+    long n;
+    if (!v || !apr_isdigit(*v))
+        return 0;
+    n = strtol(v, &end, 10);
+    return *end || n < 1 || n > 65535 ? 0 : (unsigned)n;
+}
+
+static int default_port(const char *scheme, unsigned port)
+{
+    return (port == 443 && !strcmp(scheme, "https")) || (port == 80 && !strcmp(scheme, "http"));
+}
+
+/* Forwarded headers from a client outside FlexSAMLTrustedProxies change
+ * nothing, and a login then fails with destination_mismatch: say once per
+ * 10 s per process which header was ignored and which directive would
+ * trust it. */
+static void note_ignored(request_rec *r, const flexsaml_srv_cfg *c, const public_base *b)
+{
+    const char *fwd = apr_table_get(r->headers_in, "Forwarded");
+    const char *proto = fwd ? forwarded_param(r->pool, fwd, "proto") : NULL;
+    const char *host = fwd ? forwarded_param(r->pool, fwd, "host") : NULL;
+    apr_time_t now, last;
+
+    if (!proto)
+        proto = first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Proto"));
+    if (!host)
+        host = first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Host"));
+    if ((!proto || !strcasecmp(proto, b->scheme)) && (!host || !strcasecmp(host, b->host)))
+        return;
+    apr_table_setn(r->notes, "flexsaml-forwarded-ignored", "1");
+    if (!c->rt)
+        return;
+    now = apr_time_now();
+    last = atomic_load(&c->rt->forwarded_noted);
+    if (last && now - last < apr_time_from_sec(10))
+        return;
+    if (!atomic_compare_exchange_strong(&c->rt->forwarded_noted, &last, now))
+        return;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "flexsaml: %s%s%s%s arrived from %s and was ignored: that address is not in "
+                  "FlexSAMLTrustedProxies, so this server's public URL stays %s://%s. Add the "
+                  "proxy's address to FlexSAMLTrustedProxies, or set ServerName %s://%s with "
+                  "UseCanonicalName On",
+                  proto ? "X-Forwarded-Proto: " : "", proto ? proto : "",
+                  host ? (proto ? ", X-Forwarded-Host: " : "X-Forwarded-Host: ") : "",
+                  host ? host : "", r->useragent_ip, b->scheme, b->host,
+                  proto ? apr_pstrdup(r->pool, proto) : b->scheme, host ? host : b->host);
+}
+
+/* The port the browser put in the Host header, or 0. */
+static unsigned host_header_port(request_rec *r)
+{
+    const char *h = apr_table_get(r->headers_in, "Host");
+    const char *colon = h ? strrchr(h, ':') : NULL;
+    return colon && !strchr(colon, ']') ? port_of(colon + 1) : 0;
+}
+
 static public_base base_of(request_rec *r)
 {
     const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
     public_base b;
     apr_port_t port;
+    int trusted = from_trusted_proxy(r, c);
 
-    if (from_trusted_proxy(r, c)) {
+    /* Each header counts on its own: an ALB sends only X-Forwarded-Proto, an
+     * Apache ProxyPass front end only X-Forwarded-Host. */
+    if (trusted) {
         const char *fwd = apr_table_get(r->headers_in, "Forwarded");
-        const char *proto =
-            fwd ? forwarded_param(r->pool, fwd, "proto")
-                : first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Proto"));
-        const char *host =
-            fwd ? forwarded_param(r->pool, fwd, "host")
-                : first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Host"));
-        if (proto && (!strcasecmp(proto, "http") || !strcasecmp(proto, "https")) && host_ok(host)) {
-            b.scheme = !strcasecmp(proto, "https") ? "https" : "http";
-            b.host = apr_pstrdup(r->pool, host);
+        const char *proto = fwd ? forwarded_param(r->pool, fwd, "proto") : NULL;
+        const char *host = fwd ? forwarded_param(r->pool, fwd, "host") : NULL;
+        unsigned fport;
+
+        if (!proto)
+            proto = first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Proto"));
+        if (!host)
+            host = first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Host"));
+        fport = port_of(first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Port")));
+        if (proto && strcasecmp(proto, "http") != 0 && strcasecmp(proto, "https") != 0)
+            proto = NULL;
+        if (host && !host_ok(host))
+            host = NULL;
+        if (proto || host || fport) {
+            const char *colon;
+            b.scheme = proto ? (!strcasecmp(proto, "https") ? "https" : "http") : ap_http_scheme(r);
+            b.host = apr_pstrdup(r->pool, host ? host : ap_get_server_name_for_url(r));
             ap_str_tolower((char *)b.host);
+            if ((colon = strchr(b.host, ':')) != NULL) {
+                if (default_port(b.scheme, port_of(colon + 1)))
+                    b.host = apr_pstrmemdup(r->pool, b.host, (apr_size_t)(colon - b.host));
+                return b;
+            }
+            /* The backend's own port means nothing to the browser; only a
+             * port the proxy or the browser named does. */
+            if (!fport && !host)
+                fport = host_header_port(r);
+            if (fport && !default_port(b.scheme, fport))
+                b.host = apr_psprintf(r->pool, "%s:%u", b.host, fport);
             return b;
         }
     }
@@ -109,6 +196,8 @@ static public_base base_of(request_rec *r)
     b.host = ap_get_server_name_for_url(r);
     if (!ap_is_default_port(port, r))
         b.host = apr_psprintf(r->pool, "%s:%u", b.host, (unsigned)port);
+    if (!trusted)
+        note_ignored(r, c, &b);
     return b;
 }
 

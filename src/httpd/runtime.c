@@ -27,6 +27,7 @@ flexsaml_runtime *flexsaml_runtime_create(apr_pool_t *p)
     flexsaml_runtime *rt = apr_pcalloc(p, sizeof(*rt));
     flexsaml_swap_init(&rt->sp, NULL);
     atomic_init(&rt->idp_loaded, 0);
+    atomic_init(&rt->forwarded_noted, 0);
     return rt;
 }
 

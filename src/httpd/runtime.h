@@ -20,6 +20,9 @@ struct flexsaml_sealer;
 typedef struct flexsaml_runtime {
     flexsaml_swap sp;               /* a flexsaml_sp_slot *: read with flexsaml_request_sp */
     _Atomic(apr_time_t) idp_loaded; /* when the current IdP description was taken */
+    /* When this process last logged forwarded headers from an untrusted
+     * client (public_url.c), to log it once per 10 s. */
+    _Atomic(apr_time_t) forwarded_noted;
     struct flexsaml_store *store;
     struct flexsaml_sealer *sealer; /* NULL without FlexSAMLCryptoPassphrase */
     /* Seals the login-state cookie: derived from the passphrases when set

@@ -90,6 +90,8 @@ static int whoami_handler(request_rec *r, const flexsaml_srv_cfg *c)
 
     if (!s)
         return flexsaml_start_login(r, r->unparsed_uri);
+    /* What the application sees first: REMOTE_USER (FlexSAMLUser), then FLEX_*. */
+    apr_table_setn(env, "REMOTE_USER", flexsaml_session_user(c, s));
     flexsaml_claims_export(r->pool, c->claims, &s->ident, env, NULL);
     e = apr_table_elts(env);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");

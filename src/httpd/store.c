@@ -48,7 +48,19 @@ static apr_status_t free_md(void *md)
     return APR_SUCCESS;
 }
 
-const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_store **out)
+/* redis:// and redis-sentinel:// are the native client; "redis:host:port"
+ * (no slashes) stays apr-util's socache provider. */
+static const flexsaml_store_driver *driver_of(const char *name, const char *arg)
+{
+    if (!strcmp(name, "lmdb"))
+        return &flexsaml_lmdb_driver;
+    if (!strcmp(name, "redis-sentinel") || (!strcmp(name, "redis") && arg && arg[0] == '/'))
+        return &flexsaml_redis_driver;
+    return &flexsaml_socache_driver;
+}
+
+const char *flexsaml_store_create(apr_pool_t *p, const char *spec, const flexsaml_store_opts *opts,
+                                  flexsaml_store **out)
 {
     flexsaml_store *st = apr_pcalloc(p, sizeof(*st));
     const char *sep = strchr(spec, ':');
@@ -57,12 +69,18 @@ const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_stor
     const char *err;
 
     st->spec = apr_pstrdup(p, spec);
-    st->driver = !strcmp(name, "lmdb") ? &flexsaml_lmdb_driver : &flexsaml_socache_driver;
+    st->driver = driver_of(name, arg);
+    if (opts->password && st->driver != &flexsaml_redis_driver)
+        return apr_psprintf(p,
+                            "FlexSAMLSessionCachePassword is for redis:// and redis-sentinel:// "
+                            "only; \"%s\" takes no password (remove the directive, or use "
+                            "redis://host:port)",
+                            spec);
     st->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (!st->sha256)
         return "OpenSSL has no SHA-256";
     apr_pool_cleanup_register(p, st->sha256, free_md, apr_pool_cleanup_null);
-    if ((err = st->driver->create(p, name, arg, &st->ctx, &st->key_form)) != NULL)
+    if ((err = st->driver->create(p, name, arg, opts, &st->ctx, &st->key_form)) != NULL)
         return apr_psprintf(p, "session cache \"%s\": %s", spec, err);
     *out = st;
     return NULL;
@@ -179,6 +197,33 @@ apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, const cha
     return rv;
 }
 
+const char *flexsaml_store_ref(flexsaml_store *st, apr_pool_t *p, const char *scope, char kind,
+                               const char *id)
+{
+    unsigned char key[KEY_LEN];
+    char *ref = apr_palloc(p, 65);
+
+    if (make_key(st, scope, kind, id, key) != APR_SUCCESS)
+        return NULL;
+    flexsaml_store_key_ref(key, ref);
+    return ref;
+}
+
+apr_status_t flexsaml_store_remove_ref(flexsaml_store *st, request_rec *r, char kind,
+                                       const char *ref)
+{
+    unsigned char key[KEY_LEN];
+    apr_status_t rv;
+
+    if (!st->b)
+        return APR_EINIT;
+    if (!flexsaml_store_key_from_ref(st->key_form, kind, ref, key))
+        return APR_EINVAL;
+    rv = st->driver->ops->remove(st->b, key, KEY_LEN, r->pool);
+    flexsaml_metric_store(r, FLEXSAML_OP_REMOVE, rv);
+    return rv;
+}
+
 apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, const char *scope, char kind,
                                  const char *id, apr_time_t expiry)
 {
@@ -195,6 +240,11 @@ apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, const char 
 void flexsaml_store_register_mutex(apr_pool_t *pconf)
 {
     flexsaml_socache_register_mutex(pconf);
+}
+
+const char *flexsaml_store_last_error(flexsaml_store *st)
+{
+    return st->b && st->driver->last_error ? st->driver->last_error(st->b) : NULL;
 }
 
 const char *flexsaml_store_full_hint(flexsaml_store *st, apr_status_t rv, apr_pool_t *p)

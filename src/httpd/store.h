@@ -19,7 +19,11 @@ typedef struct flexsaml_store flexsaml_store;
 #define FLEXSAML_KEY_POST 'p'  /* a form body kept through a login (preserve_post.c) */
 
 void flexsaml_store_register_mutex(apr_pool_t *pconf);
-const char *flexsaml_store_create(apr_pool_t *p, const char *spec, flexsaml_store **out);
+#include "store_backend.h"
+
+/* opts: FlexSAMLSessionCachePassword (read) and FlexSAMLSessionCacheTimeout. */
+const char *flexsaml_store_create(apr_pool_t *p, const char *spec, const flexsaml_store_opts *opts,
+                                  flexsaml_store **out);
 apr_status_t flexsaml_store_init(flexsaml_store *st, server_rec *s, apr_pool_t *pconf,
                                  apr_pool_t *ptemp);
 void flexsaml_store_child_init(flexsaml_store *st, server_rec *s, apr_pool_t *p);
@@ -35,11 +39,19 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, const char *
 apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, const char *scope, char kind,
                                    const char *id);
 /* Records id until expiry; APR_EEXIST when it was already recorded. */
+/* The reference of an entry (store_key.h): NULL when the store is not open. */
+const char *flexsaml_store_ref(flexsaml_store *st, apr_pool_t *p, const char *scope, char kind,
+                               const char *id);
+apr_status_t flexsaml_store_remove_ref(flexsaml_store *st, request_rec *r, char kind,
+                                       const char *ref);
 apr_status_t flexsaml_store_once(flexsaml_store *st, request_rec *r, const char *scope, char kind,
                                  const char *id, apr_time_t expiry);
 /* For a failure rv: the line that says which size to raise when the store
  * is full, else NULL. */
 const char *flexsaml_store_full_hint(flexsaml_store *st, apr_status_t rv, apr_pool_t *p);
+/* What the backend said about the calling thread's last failure (redis's
+ * own answer, say), or NULL. */
+const char *flexsaml_store_last_error(flexsaml_store *st);
 /* Counts a failure of this store; 1 when the caller should log it (at most
  * once per interval per process), with *count the failures it stands for. */
 int flexsaml_store_failure_due(flexsaml_store *st, apr_uint32_t *count);

@@ -13,9 +13,11 @@
 typedef struct flexsaml_store_driver {
     const flexsaml_store_ops *ops;
     /* check_config (also under -t): parse arg (NULL: the default); name is
-     * the provider ("lmdb", "shmcb", ...). No file is touched yet. */
-    const char *(*create)(apr_pool_t *p, const char *name, const char *arg, void **ctx,
-                          flexsaml_key_form *form);
+     * the provider ("lmdb", "shmcb", "redis", ...); opts what the other
+     * FlexSAMLSessionCache* directives say. No file is touched
+     * and no server is contacted yet. */
+    const char *(*create)(apr_pool_t *p, const char *name, const char *arg,
+                          const flexsaml_store_opts *opts, void **ctx, flexsaml_key_form *form);
     /* post_config, in the parent (as root): shared memory, directories. */
     apr_status_t (*init)(void *ctx, server_rec *s, apr_pool_t *pconf);
     /* child_init: what the data operations take as b. */
@@ -24,10 +26,14 @@ typedef struct flexsaml_store_driver {
     const char *(*full_hint)(void *ctx, apr_pool_t *p);
     /* Said once at startup; NULL when the backend never evicts. */
     const char *(*caveat)(void *ctx, apr_pool_t *p);
+    /* Why the calling thread's last data operation on b failed, for the
+     * log line; NULL when the status code says it all. */
+    const char *(*last_error)(void *b);
 } flexsaml_store_driver;
 
 extern const flexsaml_store_driver flexsaml_socache_driver;
 extern const flexsaml_store_driver flexsaml_lmdb_driver;
+extern const flexsaml_store_driver flexsaml_redis_driver;
 void flexsaml_socache_register_mutex(apr_pool_t *pconf);
 
 #endif

@@ -72,13 +72,14 @@ static apr_int64_t parse_size(const char *v)
     return *end || n < MIN_SIZE ? -1 : n;
 }
 
-static const char *lmdb_create(apr_pool_t *p, const char *name, const char *arg, void **ctx,
-                               flexsaml_key_form *form)
+static const char *lmdb_create(apr_pool_t *p, const char *name, const char *arg,
+                               const flexsaml_store_opts *opts, void **ctx, flexsaml_key_form *form)
 {
     lmdb_cfg *c = apr_pcalloc(p, sizeof(*c));
     const char *open = arg ? strchr(arg, '(') : NULL;
 
     (void)name;
+    (void)opts; /* store.c refuses one for any backend but redis */
     *form = FLEXSAML_KEY_BINARY;
     c->size = FLEXSAML_LMDB_DEFAULT_SIZE;
     if (open) {
@@ -242,5 +243,5 @@ static const char *lmdb_full_hint(void *ctx, apr_pool_t *p)
                         c->dir, c->size, c->size, c->dir, shown, unit);
 }
 
-const flexsaml_store_driver flexsaml_lmdb_driver = {&flexsaml_lmdb_ops, lmdb_create,    lmdb_init,
-                                                    lmdb_child_init,    lmdb_full_hint, NULL};
+const flexsaml_store_driver flexsaml_lmdb_driver = {
+    &flexsaml_lmdb_ops, lmdb_create, lmdb_init, lmdb_child_init, lmdb_full_hint, NULL, NULL};

@@ -2,6 +2,8 @@
  * The socache backend: any ap_socache provider (shmcb, dbm, redis,
  * memcache) behind the store's backend interface, shmcb in stripes. These
  * providers evict under load or expire on their own; lmdb does neither.
+ * For memcache, the replay check is memcached's own atomic "add" (through
+ * apr_memcache), which every server of a farm sees.
  */
 #include <string.h>
 
@@ -9,10 +11,12 @@
 #include "http_log.h"
 #include "ap_provider.h"
 #include "ap_socache.h"
+#include "ap_mpm.h"
 #include "apr_global_mutex.h"
 #include "util_cfgtree.h"
 #include "util_mutex.h"
 #include "apr_strings.h"
+#include "apr_memcache.h"
 
 #include "flexsaml_glue.h"
 #include "store_driver.h"
@@ -42,8 +46,12 @@ typedef struct {
     int nstripes;
     int mp_safe; /* the provider needs no mutex for single calls */
     int initialized;
-    server_rec *s; /* the socache calls want one; only for their logging */
+    server_rec *s;         /* the socache calls want one; only for their logging */
+    const char *servers;   /* memcache: its "host:port,..." */
+    apr_memcache_t *adder; /* memcache: the replay check's client, per child */
 } socache;
+
+#define MEMCACHE_ONCE_PREFIX "flexsaml-once:"
 
 /* "path(size)": the same total size in stripes "path.N(size/stripes)". */
 static const char *make_stripes(apr_pool_t *p, socache *sc, const char *arg)
@@ -71,22 +79,34 @@ static const char *make_stripes(apr_pool_t *p, socache *sc, const char *arg)
     return NULL;
 }
 
-static const char *socache_create(apr_pool_t *p, const char *name, const char *arg, void **ctx,
+static const char *socache_create(apr_pool_t *p, const char *name, const char *arg,
+                                  const flexsaml_store_opts *opts, void **ctx,
                                   flexsaml_key_form *form)
 {
     socache *sc = apr_pcalloc(p, sizeof(*sc));
     const char *err;
 
+    (void)opts; /* store.c refuses one for these providers */
     sc->name = name;
+    if (!strcmp(name, "memcache"))
+        sc->servers = arg;
     *form =
         !strcmp(name, "shmcb") || !strcmp(name, "dbm") ? FLEXSAML_KEY_BINARY : FLEXSAML_KEY_TEXT;
     sc->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
     if (!sc->provider) {
+        static const char *const stores[] = {"shmcb", "redis:host:port", "memcache:host:port",
+                                             "dbm"};
+        const char *others = "lmdb";
+        apr_size_t i;
+        /* The alternatives are the other stores, never the one that is missing. */
+        for (i = 0; i < sizeof(stores) / sizeof(stores[0]); i++)
+            if (strncmp(stores[i], name, strlen(name)) != 0 ||
+                (stores[i][strlen(name)] && stores[i][strlen(name)] != ':'))
+                others = apr_pstrcat(p, others, ", ", stores[i], NULL);
         return apr_psprintf(p,
-                            "unknown session cache provider \"%s\": load mod_socache_%s (a2enmod "
-                            "socache_%s) or use lmdb, shmcb, redis:host:port, memcache:host:port "
-                            "or dbm",
-                            name, name, name);
+                            "session cache provider \"%s\" is not loaded: load mod_socache_%s "
+                            "(a2enmod socache_%s), or use another store: %s",
+                            name, name, name, others);
     }
     /* shmcb with no size keeps only ~500 KB; give sessions room by default. */
     if (!arg && !strcmp(name, "shmcb"))
@@ -153,6 +173,58 @@ static apr_status_t socache_init(void *ctx, server_rec *s, apr_pool_t *pconf)
     return APR_SUCCESS;
 }
 
+/* The same server list, in the same order, as mod_socache_memcache: every
+ * Apache of the farm then hashes a key to the same memcached. */
+static apr_status_t make_adder(socache *sc, server_rec *s, apr_pool_t *p)
+{
+    char *list = apr_pstrdup(p, sc->servers), *tok, *state;
+    int threads = 1;
+    apr_status_t rv;
+
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    if (threads < 1)
+        threads = 1;
+    if ((rv = apr_memcache_create(p, 8, 0, &sc->adder)) != APR_SUCCESS)
+        return rv;
+    for (tok = apr_strtok(list, ",", &state); tok; tok = apr_strtok(NULL, ",", &state)) {
+        char *host = NULL, *scope = NULL;
+        apr_port_t port = 0;
+        apr_memcache_server_t *ms;
+        rv = apr_parse_addr_port(&host, &scope, &port, tok, p);
+        if (rv == APR_SUCCESS && !host)
+            rv = APR_EINVAL;
+        if (rv == APR_SUCCESS)
+            rv = apr_memcache_server_create(p, host, port ? port : 11211, 0, 1,
+                                            (apr_uint32_t)threads, apr_time_from_sec(60), &ms);
+        if (rv == APR_SUCCESS)
+            rv = apr_memcache_add_server(sc->adder, ms);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "flexsaml: FlexSAMLSessionCache memcache:%s: cannot use the server %s "
+                         "for the replay check",
+                         sc->servers, tok);
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* memcached's "add" stores only when the key is absent, in one step on the
+ * one server the key hashes to: exact across every Apache of a farm. */
+static apr_status_t memcache_once(socache *sc, const void *key, apr_size_t klen, apr_time_t expiry,
+                                  apr_time_t now, apr_pool_t *p)
+{
+    char *k = apr_pstrcat(p, MEMCACHE_ONCE_PREFIX, apr_pstrmemdup(p, key, klen), NULL);
+    apr_int64_t secs = apr_time_sec(expiry - now) + 1;
+    apr_status_t rv;
+
+    /* memcached reads more than 30 days as a date; markers live minutes. */
+    if (secs > 30 * 24 * 3600)
+        secs = 30 * 24 * 3600;
+    rv = apr_memcache_add(sc->adder, k, (char *)"1", 1, (apr_uint32_t)secs, 0);
+    return rv;
+}
+
 static apr_status_t socache_child_init(void *ctx, server_rec *s, apr_pool_t *p, void **b)
 {
     socache *sc = ctx;
@@ -170,6 +242,8 @@ static apr_status_t socache_child_init(void *ctx, server_rec *s, apr_pool_t *p, 
             return rv;
         }
     }
+    if (sc->servers && (rv = make_adder(sc, s, p)) != APR_SUCCESS)
+        return rv;
     *b = sc;
     return APR_SUCCESS;
 }
@@ -268,7 +342,8 @@ static apr_status_t socache_once(void *b, const void *key, apr_size_t klen, apr_
     apr_status_t rv;
     int i;
 
-    (void)now;
+    if (sc->adder)
+        return memcache_once(sc, key, klen, expiry, now, p);
     if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS)
         return APR_EGENERAL;
     for (i = 0; i < 8; i++)
@@ -309,6 +384,10 @@ static const char *socache_caveat(void *ctx, apr_pool_t *p)
                "replayed); use lmdb on one host";
     if (!strcmp(sc->name, "dbm"))
         return "dbm takes one lock for every request and every process; use lmdb on one host";
+    if (!strcmp(sc->name, "redis"))
+        return "apr-util's redis provider cannot authenticate (no AUTH) and its replay check is "
+               "not atomic across servers (two Apaches can both accept one response); use "
+               "redis://host:port (with FlexSAMLSessionCachePassword) instead";
     return NULL;
 }
 
@@ -316,7 +395,7 @@ static const flexsaml_store_ops socache_ops = {"socache",    socache_get,    soc
                                                socache_once, socache_remove, NULL};
 
 const flexsaml_store_driver flexsaml_socache_driver = {
-    &socache_ops, socache_create, socache_init, socache_child_init, NULL, socache_caveat};
+    &socache_ops, socache_create, socache_init, socache_child_init, NULL, socache_caveat, NULL};
 
 void flexsaml_socache_register_mutex(apr_pool_t *pconf)
 {

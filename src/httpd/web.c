@@ -11,6 +11,7 @@
 
 #include "flexsaml_glue.h"
 #include "web.h"
+#include "errors.h"
 
 const char *flexsaml_safe_target(request_rec *r, const char *candidate)
 {
@@ -85,4 +86,65 @@ int flexsaml_see_other(request_rec *r, const char *target)
     apr_table_setn(r->err_headers_out, "Location", target);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     return HTTP_SEE_OTHER;
+}
+
+/* The first allocation for a body; it doubles as the body arrives, up to
+ * max. An anonymous POST that announces max and sends nothing costs this,
+ * not max. */
+#define BODY_CHUNK 8192
+
+int flexsaml_read_body(request_rec *r, apr_off_t max, const char **out)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t declared = 0;
+    char *buf, *end;
+    apr_size_t used = 0, cap, limit = (apr_size_t)max + 1;
+    long got = 0;
+    int rc;
+
+    if (cl && (apr_strtoff(&declared, cl, &end, 10) != APR_SUCCESS || *end || declared < 0))
+        return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "bad Content-Length", NULL);
+    if (declared > max)
+        return flexsaml_refuse(
+            r, FLEXSAML_R_BODY_TOO_LARGE,
+            apr_psprintf(r->pool, "POST body of %" APR_OFF_T_FMT " bytes, limit %" APR_OFF_T_FMT,
+                         declared, max),
+            NULL);
+    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK)
+        return rc;
+    cap = limit < BODY_CHUNK ? limit : BODY_CHUNK;
+    buf = apr_palloc(r->pool, cap);
+    if (ap_should_client_block(r)) {
+        for (;;) {
+            if (used == cap && cap < limit) {
+                apr_size_t ncap = cap * 2 < limit ? cap * 2 : limit;
+                char *nb = apr_palloc(r->pool, ncap);
+                memcpy(nb, buf, used);
+                buf = nb;
+                cap = ncap;
+            }
+            if (used == cap)
+                break;
+            if ((got = ap_get_client_block(r, buf + used, cap - used)) <= 0)
+                break;
+            used += (apr_size_t)got;
+            if (used > (apr_size_t)max) {
+                r->connection->keepalive = AP_CONN_CLOSE;
+                return flexsaml_refuse(
+                    r, FLEXSAML_R_BODY_TOO_LARGE,
+                    apr_psprintf(r->pool, "chunked POST body over %" APR_OFF_T_FMT " bytes", max),
+                    NULL);
+            }
+        }
+        if (got < 0)
+            return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "the POST body broke off", NULL);
+    }
+    if (used == cap) {
+        char *nb = apr_palloc(r->pool, used + 1);
+        memcpy(nb, buf, used);
+        buf = nb;
+    }
+    buf[used] = '\0';
+    *out = buf;
+    return OK;
 }

@@ -29,5 +29,8 @@ void flexsaml_set_cookie(request_rec *r, const char *name, const char *value, in
  * deleted when value is NULL. */
 void flexsaml_set_state_cookie(request_rec *r, const char *name, const char *value, int max_age);
 int flexsaml_see_other(request_rec *r, const char *target);
+/* Reads a POST body of at most max bytes into *out (NUL-terminated),
+ * allocating as it arrives; OK, or the refusal already answered. */
+int flexsaml_read_body(request_rec *r, apr_off_t max, const char **out);
 
 #endif

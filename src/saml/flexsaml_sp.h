@@ -62,6 +62,7 @@ typedef struct {
     apr_time_t assertion_expires;      /* keep the assertion id until then */
     apr_time_t session_not_after;      /* SessionNotOnOrAfter, or 0 */
     apr_array_header_t *unknown_roles; /* const char *, for the log */
+    const char *destination;           /* the Response's Destination, or NULL */
 } flexsaml_sp_result;
 
 /* Once per process, before any other sp call. NULL or an error sentence. */

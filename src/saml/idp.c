@@ -23,6 +23,8 @@
 #define DS_NS "http://www.w3.org/2000/09/xmldsig#"
 #define BINDING_REDIRECT "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 #define BINDING_POST "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+#define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
+#define PEM_END "-----END CERTIFICATE-----"
 
 static int is_b64_char(char c)
 {
@@ -246,7 +248,21 @@ const char *flexsaml_idp_from_fields(apr_pool_t *p, const char *cert_pem, const 
     flexsaml_idp *idp = idp_new(p);
     const char *err;
 
-    if ((err = idp_add_cert(p, idp, cert_pem)) != NULL)
+    const char *begin = strstr(cert_pem, PEM_BEGIN), *end;
+
+    /* A file with two certificates is an Okta rotation: both sign, so both
+     * are trusted (Lasso tries each KeyDescriptor). */
+    for (; begin; begin = strstr(end, PEM_BEGIN)) {
+        if (!(end = strstr(begin, PEM_END)))
+            return "the IdP certificate has a -----BEGIN CERTIFICATE----- line but no "
+                   "-----END CERTIFICATE----- line after it: the copy was cut short; paste the "
+                   "whole certificate from Okta";
+        end += strlen(PEM_END);
+        if ((err = idp_add_cert(p, idp, apr_pstrmemdup(p, begin, (apr_size_t)(end - begin)))))
+            return apr_psprintf(p, "the IdP certificate number %d %s", idp->certs_b64->nelts + 1,
+                                err);
+    }
+    if (idp->certs_b64->nelts == 0 && (err = idp_add_cert(p, idp, cert_pem)) != NULL)
         return apr_pstrcat(p, "the IdP certificate ", err, NULL);
     idp->entity_id = issuer;
     idp->sso_url = sso_url;

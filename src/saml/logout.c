@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "flexsaml_sp.h"
 #include "logout.h"
 #include "xml_reader.h"
 
@@ -314,6 +315,36 @@ const char *flexsaml_logout_read(apr_pool_t *p, const char *query,
         "Value");
     out->success = out->status && !strcmp(out->status, STATUS_SUCCESS);
     out->relay_state = relay ? decoded(p, relay) : NULL;
+    out->issued = flexsaml_parse_datetime(flexsaml_xml_attr(p, root, "IssueInstant"));
+    out->not_on_or_after = flexsaml_parse_datetime(flexsaml_xml_attr(p, root, "NotOnOrAfter"));
     out->refusal = FLEXSAML_R_NONE;
+    return NULL;
+}
+
+/* A signed logout URL sits in browser history and proxy logs: without these
+ * checks one captured URL, replayed any time later or sent to another SP of
+ * the same IdP, would end a session there. */
+const char *flexsaml_logout_check(apr_pool_t *p, const flexsaml_logout_msg *m, const char *dest,
+                                  apr_time_t now, apr_interval_time_t skew,
+                                  apr_interval_time_t max_age, flexsaml_refusal *why)
+{
+    *why = FLEXSAML_R_DESTINATION_MISMATCH;
+    if (!m->destination || strcmp(m->destination, dest) != 0)
+        return apr_psprintf(p, "the logout message is addressed to %s, not %s",
+                            m->destination ? m->destination : "no Destination", dest);
+    *why = FLEXSAML_R_BAD_RESPONSE;
+    if (!m->id || !*m->id)
+        return "the logout message has no ID";
+    if (!m->issued)
+        return "the logout message has no readable IssueInstant";
+    *why = FLEXSAML_R_NOT_YET_VALID;
+    if (m->issued > now + skew)
+        return "the logout message is issued in the future (check the clocks)";
+    *why = FLEXSAML_R_EXPIRED;
+    if (m->issued < now - skew - max_age)
+        return "the logout message was issued too long ago";
+    if (m->not_on_or_after && now >= m->not_on_or_after + skew)
+        return "the logout message is past its NotOnOrAfter";
+    *why = FLEXSAML_R_NONE;
     return NULL;
 }

@@ -13,7 +13,8 @@ typedef struct {
     const char *id, *destination, *in_response_to, *issuer, *status;
     const char *name_id, *session_index; /* of a LogoutRequest */
     const char *relay_state;
-    flexsaml_refusal refusal; /* why flexsaml_logout_read refused it */
+    apr_time_t issued, not_on_or_after; /* 0: absent or unreadable */
+    flexsaml_refusal refusal;           /* why flexsaml_logout_read refused it */
 } flexsaml_logout_msg;
 
 /* Each returns NULL or a sentence; the URL is the destination with the
@@ -30,5 +31,12 @@ const char *flexsaml_logout_response_url(apr_pool_t *p, const char *dest, const 
  * (base64 DER), inflates (capped) and reads the message. */
 const char *flexsaml_logout_read(apr_pool_t *p, const char *query,
                                  const apr_array_header_t *certs_b64, flexsaml_logout_msg *out);
+
+/* What a verified message must also be: addressed to this SP's logout URL
+ * (dest), issued within skew of now and no earlier than max_age ago, and not
+ * past its NotOnOrAfter. NULL, or a sentence with *why set. */
+const char *flexsaml_logout_check(apr_pool_t *p, const flexsaml_logout_msg *m, const char *dest,
+                                  apr_time_t now, apr_interval_time_t skew,
+                                  apr_interval_time_t max_age, flexsaml_refusal *why);
 
 #endif

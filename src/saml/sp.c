@@ -25,6 +25,7 @@
 #include "saml_xml.h"
 #include "lasso_log.h"
 #include "okta.h"
+#include "query_sign.h"
 
 #define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
 #define NAMEID_UNSPECIFIED "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
@@ -40,6 +41,7 @@ struct flexsaml_sp {
     flexsaml_sp_policy pol;
     const flexsaml_idp *idp;
     const char *sp_cert_b64; /* NULL without an SP certificate */
+    EVP_PKEY *sign_key;      /* signs AuthnRequests; NULL without an SP key */
 };
 
 const char *flexsaml_sp_global_init(void)
@@ -135,6 +137,8 @@ const char *flexsaml_sp_create(apr_pool_t *p, const flexsaml_sp_policy *pol,
     /* The ACS location in this copy is a placeholder: every AuthnRequest
      * names the ACS URL of the request's own host. */
     md = flexsaml_sp_metadata(p, sp, "https://flexsaml.invalid/acs", NULL);
+    if (sp_key_pem && !(sp->sign_key = flexsaml_query_key(p, sp_key_pem)))
+        return "the SP private key cannot be read (PEM, unencrypted)";
     sp->server = FLEXSAML_LASSO(lasso_server_new_from_buffers(md, sp_key_pem, NULL, sp_cert_pem));
     if (!sp->server)
         return "Lasso refused the SP settings (check the SP entity ID, key and certificate)";
@@ -171,12 +175,11 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
 
     if (!login)
         return "Lasso could not create a login";
-    /* Okta does not ask for signed AuthnRequests; without an SP key Lasso
-     * must not try to sign (it decides when the request is created); with
-     * one, requests are signed as the metadata announces. */
-    FLEXSAML_LASSO_DO(lasso_profile_set_signature_hint(
-        profile, sp->sp_cert_b64 ? LASSO_PROFILE_SIGNATURE_HINT_FORCE
-                                 : LASSO_PROFILE_SIGNATURE_HINT_FORBID));
+    /* Lasso never signs (it would parse the PEM key again for each
+     * anonymous request); with an SP key the query is signed below, as the
+     * metadata announces. */
+    FLEXSAML_LASSO_DO(
+        lasso_profile_set_signature_hint(profile, LASSO_PROFILE_SIGNATURE_HINT_FORBID));
     rc = FLEXSAML_LASSO(
         lasso_login_init_authn_request(login, sp->idp->entity_id, LASSO_HTTP_METHOD_REDIRECT));
     if (rc != 0) {
@@ -212,6 +215,19 @@ const char *flexsaml_sp_authn_request(apr_pool_t *p, const flexsaml_sp *sp, cons
         goto done;
     }
     *url = apr_pstrdup(p, profile->msg_url);
+    if (sp->sign_key) {
+        /* The signature covers SAMLRequest onwards, not the SSO URL's own
+         * query, if it has one. */
+        const char *q = strstr(*url, "?SAMLRequest="), *signed_query;
+        if (!q)
+            q = strstr(*url, "&SAMLRequest=");
+        if (!q || !(signed_query = flexsaml_query_sign(p, q + 1, sp->sign_key))) {
+            err = "cannot sign the AuthnRequest with the SP private key";
+            goto done;
+        }
+        *url =
+            apr_pstrcat(p, apr_pstrmemdup(p, *url, (apr_size_t)(q + 1 - *url)), signed_query, NULL);
+    }
     *request_id = apr_pstrdup(p, LASSO_SAMLP2_REQUEST_ABSTRACT(req)->ID);
 done:
     FLEXSAML_LASSO_DO(g_object_unref(login));
@@ -273,6 +289,18 @@ static void lasso_verify(apr_pool_t *p, const flexsaml_sp *sp, const char *b64,
         LASSO_PROFILE(login), shape->response_signed ? LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE
                                                      : LASSO_PROFILE_SIGNATURE_VERIFY_HINT_MAYBE));
     rc = FLEXSAML_LASSO(lasso_login_process_authn_response_msg(login, (gchar *)b64));
+    if (rc != 0 && lasso_reason(rc) == FLEXSAML_R_ISSUER_MISMATCH) {
+        /* Lasso's text names neither value; the administrator needs both to
+         * see which side holds the typo. */
+        const char *got =
+            shape->issuer
+                ? shape->issuer
+                : flexsaml_xml_text(p, flexsaml_xml_child(shape->assertion, SAML_NS, "Issuer"));
+        fail(res, FLEXSAML_R_ISSUER_MISMATCH,
+             apr_psprintf(p, "issuer \"%s\", expected \"%s\" (FlexSAMLIdPIssuer)",
+                          got ? got : "(none)", sp->idp->entity_id));
+        goto done;
+    }
     if (rc != 0) {
         fail(res, lasso_reason(rc), apr_psprintf(p, "Lasso: %s (%d)", lasso_strerror(rc), rc));
         goto done;
@@ -312,6 +340,9 @@ static const char *required_claim(apr_pool_t *p, const flexsaml_assertion_data *
                                   const char *name, flexsaml_sp_result *res)
 {
     const char *v = apr_table_get(ad->attributes, name);
+    /* The page and the log line name the same attribute: the first missing. */
+    if (res->reason)
+        return v;
     if (!v || !*v) {
         fail(res, FLEXSAML_R_MISSING_CLAIM,
              apr_psprintf(p, "the assertion has no %s attribute", name));
@@ -345,6 +376,23 @@ static int check_clean(void *data, const char *key, const char *value)
         return 0;
     }
     return 1;
+}
+
+static int not_empty(void *data, const char *key, const char *value)
+{
+    (void)key;
+    if (*value) {
+        *(int *)data = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static int non_empty_value(apr_table_t *t, const char *name)
+{
+    int found = 0;
+    apr_table_do(not_empty, &found, t, name, NULL);
+    return found;
 }
 
 static void check_times(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_assertion_data *ad,
@@ -398,6 +446,22 @@ static int audience_ok(const flexsaml_sp *sp, const flexsaml_assertion_data *ad)
     return 1;
 }
 
+/* Every audience the assertion names, quoted, for the log line. */
+static const char *audiences(apr_pool_t *p, const flexsaml_assertion_data *ad)
+{
+    const char *out = "";
+    int i, j;
+
+    for (i = 0; i < ad->audience_restrictions->nelts; i++) {
+        apr_array_header_t *list =
+            APR_ARRAY_IDX(ad->audience_restrictions, i, apr_array_header_t *);
+        for (j = 0; j < list->nelts; j++)
+            out = apr_pstrcat(p, out, *out ? ", " : "", "\"", APR_ARRAY_IDX(list, j, const char *),
+                              "\"", NULL);
+    }
+    return *out ? out : "(none)";
+}
+
 static void check_subject(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_shape *shape,
                           const flexsaml_assertion_data *ad, const char *acs_url,
                           flexsaml_sp_result *res)
@@ -409,6 +473,7 @@ static void check_subject(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_s
         fail(res, FLEXSAML_R_ISSUER_MISMATCH,
              apr_psprintf(p, "issuer \"%s\", expected \"%s\"", ad->issuer ? ad->issuer : "",
                           issuer));
+    res->destination = shape->destination;
     if (!shape->destination || strcmp(shape->destination, acs_url) != 0)
         fail(res, FLEXSAML_R_DESTINATION_MISMATCH,
              apr_psprintf(p, "Destination \"%s\", expected \"%s\"",
@@ -419,7 +484,8 @@ static void check_subject(apr_pool_t *p, const flexsaml_sp *sp, const flexsaml_s
                           ad->recipient ? ad->recipient : "(none)", acs_url));
     if (!audience_ok(sp, ad))
         fail(res, FLEXSAML_R_AUDIENCE_MISMATCH,
-             apr_psprintf(p, "the audience is not \"%s\"", sp->pol.sp_entity_id));
+             apr_psprintf(p, "audience %s, expected \"%s\" (FlexSAMLSPEntityID)", audiences(p, ad),
+                          sp->pol.sp_entity_id));
     if (shape->in_response_to && ad->sc_in_response_to &&
         strcmp(shape->in_response_to, ad->sc_in_response_to) != 0)
         fail(res, FLEXSAML_R_UNKNOWN_REQUEST,
@@ -433,7 +499,7 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
     struct values_ctx ctx = {NULL, 1};
     const char *roles_attr = sp->pol.roles_attribute ? sp->pol.roles_attribute : "roles";
     flexsaml_identity *id = &res->ident;
-    int unknown;
+    int unknown, i;
 
     if (ad->largest_value > sp->pol.max_attr_bytes || ad->value_bytes > sp->pol.max_total_bytes) {
         fail(res, FLEXSAML_R_CLAIM_TOO_LARGE,
@@ -456,14 +522,27 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
     id->name_id = ad->name_id;
     id->full_name = apr_table_get(ad->attributes, "full_name");
     id->email = apr_table_get(ad->attributes, "email");
-    if (sp->pol.required_claims) {
-        int i;
-        for (i = 0; i < sp->pol.required_claims->nelts && !res->reason; i++)
-            required_claim(p, ad, APR_ARRAY_IDX(sp->pol.required_claims, i, const char *), res);
-    } else {
-        required_claim(p, ad, "full_name", res);
-        required_claim(p, ad, "email", res);
-        required_claim(p, ad, roles_attr, res);
+    /* FlexSAMLRequireClaims: the Flex three unless the site says otherwise. */
+    for (i = 0; sp->pol.required_claims ? i < sp->pol.required_claims->nelts : i < 3; i++) {
+        const char *name = sp->pol.required_claims
+                               ? APR_ARRAY_IDX(sp->pol.required_claims, i, const char *)
+                           : i == 0 ? "full_name"
+                           : i == 1 ? "email"
+                                    : roles_attr;
+        if (res->reason)
+            break;
+        /* An Okta user whose User type is empty sends the attribute with an
+         * empty value: the fix is on the person, not on the app. */
+        if (!strcmp(name, roles_attr) && apr_table_get(ad->attributes, roles_attr) &&
+            !non_empty_value(ad->attributes, roles_attr)) {
+            fail(res, FLEXSAML_R_MISSING_CLAIM, apr_psprintf(p, "%s is empty", roles_attr));
+            res->hint = apr_psprintf(p,
+                                     "%s is empty: set this person's User type in Okta (Directory, "
+                                     "People, the person, Profile, User type).",
+                                     roles_attr);
+            break;
+        }
+        required_claim(p, ad, name, res);
     }
     if (sp->pol.user_attribute && strcmp(sp->pol.user_attribute, FLEXSAML_CLAIM_NAMEID) != 0)
         required_claim(p, ad, sp->pol.user_attribute, res);
@@ -481,8 +560,11 @@ static void extract_identity(apr_pool_t *p, const flexsaml_sp *sp,
                           flexsaml_roles_join(p, res->unknown_roles, ",")));
     } else if (sp->pol.require_flex_role && !flexsaml_roles_has_flex_role(id->roles)) {
         fail(res, FLEXSAML_R_NO_ROLE,
-             apr_psprintf(p, "no Flex role (agent, admin, supervisor) in roles \"%s\"",
-                          flexsaml_roles_join(p, id->roles, ",")));
+             apr_psprintf(p,
+                          "no Flex role (agent, admin, supervisor) in roles \"%s\"; Okta sent "
+                          "%s \"%s\"",
+                          flexsaml_roles_join(p, id->roles, ","), roles_attr,
+                          flexsaml_roles_join(p, ctx.values, ",")));
     }
 }
 

@@ -108,6 +108,26 @@ function flow(name, { javaScriptEnabled }) {
       await shot('admin-403');
     });
 
+    // Issue #16, item 5: a link on another site must not sign the person out; it gets the
+    // confirmation page, and "Stay signed in" keeps the session.
+    test('a cross-site sign-out link only asks', T, async () => {
+      await context.route('http://attacker.test/**', (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          body: `<a id="evil" href="${demo.base}/flexsaml/logout?ReturnTo=/me/">win a prize</a>`,
+        }));
+      await page.goto('http://attacker.test/');
+      await page.click('#evil');
+      await page.waitForURL(`${demo.base}/flexsaml/logout?ReturnTo=/me/`);
+      assert.ok(await page.locator('#confirm-logout').isVisible(), 'the confirmation page');
+      const cookies = await context.cookies(demo.base);
+      assert.ok(cookies.some((c) => c.name === 'flexsaml_session' && c.value), 'still signed in');
+      await shot('cross-site-logout-asks');
+      await page.getByRole('link', { name: 'Stay signed in' }).click();
+      await page.waitForURL(`${demo.base}/me/`);
+      assert.equal((await page.textContent('#full-name')).trim(), SAM.name);
+    });
+
     test('Sign out ends the session', T, async () => {
       await page.goto(`${demo.base}/me/`);
       assert.equal((await page.textContent('#full-name')).trim(), SAM.name);

@@ -40,11 +40,17 @@ def _signed_url(dest, param, xml, key_path, relay_state=None):
     return dest + ("&" if "?" in dest else "?") + query + "&Signature=" + quote(base64.b64encode(sig).decode(), safe="")
 
 
-def logout_request_url(dest, issuer, name_id, session_index, key_path, relay_state=None):
+def logout_request_url(dest, issuer, name_id, session_index, key_path, relay_state=None,
+                       issue_instant=None, destination=None, not_on_or_after=None):
+    """destination: the Destination attribute when it differs from the URL;
+    issue_instant, not_on_or_after: xsd:dateTime strings (tests of the SP's
+    checks)."""
     rid = "id" + secrets.token_hex(13)
-    xml = ('<samlp:LogoutRequest xmlns:samlp="%s" xmlns:saml="%s" ID="%s" Version="2.0" IssueInstant="%s" '
+    xml = ('<samlp:LogoutRequest xmlns:samlp="%s" xmlns:saml="%s" ID="%s" Version="2.0" IssueInstant="%s"%s '
            'Destination="%s"><saml:Issuer>%s</saml:Issuer><saml:NameID>%s</saml:NameID>%s'
-           '</samlp:LogoutRequest>' % (SAMLP, SAML, rid, _now(), _esc(dest), _esc(issuer), _esc(name_id),
+           '</samlp:LogoutRequest>' % (SAMLP, SAML, rid, issue_instant or _now(),
+                                       ' NotOnOrAfter="%s"' % not_on_or_after if not_on_or_after else "",
+                                       _esc(destination or dest), _esc(issuer), _esc(name_id),
                                        "<samlp:SessionIndex>%s</samlp:SessionIndex>" % _esc(session_index)
                                        if session_index else ""))
     return _signed_url(dest, "SAMLRequest", xml, key_path, relay_state), rid

@@ -24,7 +24,7 @@ def test_same_response_twice(site):
 def test_same_response_after_logout(site):
     body = xml(tree(site, "alice"))
     s, _ = accepted(site, body)
-    s.get(site.base + "/flexsaml/logout", allow_redirects=False)
+    s.get(site.base + "/flexsaml/logout", headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
     refused(site, body, reason="replayed")
 
 

@@ -201,7 +201,7 @@ def test_tossed_session_cookie_is_not_adopted(site, alice_cookie):
 def test_logged_out_cookie_is_dead(site):
     s, _ = accepted(site, xml(tree(site, "alice")))
     c = s.cookies.get(COOKIE)
-    s.get(site.base + "/flexsaml/logout", allow_redirects=False)
+    s.get(site.base + "/flexsaml/logout", headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
     assert cookie_get(site, "%s=%s" % (COOKIE, c)).status_code == 302
 
 

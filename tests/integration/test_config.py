@@ -77,7 +77,7 @@ def test_entity_id_missing(keys):
 
 def test_unknown_socache_provider(keys):
     assert_refused(configtest(fields(keys["cert"], "FlexSAMLSessionCache nosuch:foo")),
-                   "FlexSAMLSessionCache", "unknown session cache provider \"nosuch\"")
+                   "FlexSAMLSessionCache", "session cache provider \"nosuch\" is not loaded")
 
 
 def test_redis_without_its_module(keys):
@@ -94,7 +94,7 @@ def test_bad_clock_skew(keys, value, words):
 
 def test_bad_sso_url(keys):
     res = configtest(fields(keys["cert"]).replace(SSO, "ftp://example.okta.com/sso"))
-    assert_refused(res, "single sign-on URL")
+    assert_refused(res, "FlexSAMLIdPSSOURL", "does not start with https://")
 
 
 def test_bad_metadata_file(tmp_path):

@@ -1,5 +1,5 @@
 """Server farms: two Apaches sharing sessions and the replay cache through
-redis or memcached, a TLS load balancer in front, store outages, restarts
+redis (the native redis:// client; apr-util's redis: provider where said) or memcached, a TLS load balancer in front, store outages, restarts
 and passphrase rotation."""
 import http.client
 import os
@@ -126,7 +126,7 @@ def redis():
 
 @pytest.fixture(scope="module")
 def redis_pair(keys, redis):
-    cache = "redis:127.0.0.1:%d" % redis.port
+    cache = "redis://127.0.0.1:%d" % redis.port
     a = start(farm_node(keys, cache, name="a"))
     b = start(farm_node(keys, cache, name="b"))
     yield a, b
@@ -154,7 +154,7 @@ def test_login_on_a_is_valid_on_b_and_logout_on_b_ends_it(request, keys, pair):
     cookie = cookie_of(r)
     got = get(b, cookie)
     assert got.status_code == 200 and "FLEX_EMAIL=sam.supervisor@example.com" in got.text
-    out = requests.get(b.url + "/flexsaml/logout", cookies={"flexsaml_session": cookie},
+    out = requests.get(b.url + "/flexsaml/logout", cookies={"flexsaml_session": cookie}, headers={"Sec-Fetch-Site": "same-origin"},
                        allow_redirects=False)
     assert out.status_code == 303
     assert get(a, cookie).status_code == 302
@@ -199,7 +199,8 @@ def test_without_passphrase_values_are_clear_and_configtest_warns(keys, redis):
 
 def test_store_outage_gives_503_then_recovers(keys):
     rd = Redis().start()
-    node = start(farm_node(keys, "redis:127.0.0.1:%d" % rd.port, "RedisTimeout 2\nRedisConnPoolTTL 1", name="outage"))
+    node = start(farm_node(keys, "redis://127.0.0.1:%d" % rd.port, "FlexSAMLSessionCacheTimeout 200ms 2s",
+                           name="outage"))
     try:
         cookie = cookie_of(post(node, response(keys, "alice")))
         assert get(node, cookie).status_code == 200
@@ -208,31 +209,28 @@ def test_store_outage_gives_503_then_recovers(keys):
         t0 = time.time()
         for _ in range(5):
             r = get(node, cookie)
-            # apr-util's redis provider may report an unreachable server as "not found" on a
-            # read: the session check then sees no session and a login starts. Starting one
-            # writes nothing on the server since the login state moved into the browser
-            # (test_login_state.py), so that is a 302 where the write used to fail with a 503.
-            assert r.status_code in (302, 503)
-            assert r.status_code == 302 or ("Session store unavailable" in r.text and "session_store" in r.text)
+            # The native client tells an unreachable server from an absent session: the
+            # 503 page, never a login (apr-util's redis: provider gave a 302 here).
+            assert r.status_code == 503, r.status_code
+            assert "Session store unavailable" in r.text and "session_store" in r.text
             assert "flexsaml_session" not in r.headers.get("Set-Cookie", "")
         assert time.time() - t0 < 10
         r = post(node, response(keys, "alice"))
         assert r.status_code == 503 and "flexsaml_session" not in r.headers.get("Set-Cookie", "")
         log = node.log_since(mark)
-        assert log.count("refused reason=session_store") == 1  # once per interval
+        # once per interval per process (the harness runs two children)
+        assert 1 <= log.count("refused reason=session_store") <= 2
+        assert "cannot be reached" in log
         assert "Segmentation fault" not in node.error_log()
         rd.start()
-        # apr-util marks a redis server dead for 5 s after any failed call
-        # (a pooled connection broken by the outage is one), so recovery is
-        # "10 good answers in a row" within a bound, not the first answer.
         t0 = time.time()
-        deadline = t0 + 30
+        deadline = t0 + 10
         streak = 0
         while streak < 10 and time.time() < deadline:
             streak = streak + 1 if get(node, cookie).status_code == 200 else 0
-            time.sleep(0.1)
+            time.sleep(0.05)
         print("store recovery after redis restart: %.1f s" % (time.time() - t0))
-        assert streak == 10, "the saved session is back"
+        assert streak == 10, "the saved session is back within 10 s"
         assert post(node, response(keys, "sam")).status_code == 303, "logins work again"
     finally:
         node.cleanup()

@@ -14,10 +14,9 @@ from harness import saml
 import saml_logout
 
 
-@pytest.fixture(scope="module")
-def slo(keys):
-    site = Site(keys, "FlexSAMLSPCertificateFile %s\nFlexSAMLSPPrivateKeyFile %s" % (
-        keys["cert"], keys["key"]), name="slo")
+def slo_site(keys, extra="", name="slo"):
+    site = Site(keys, "FlexSAMLSPCertificateFile %s\nFlexSAMLSPPrivateKeyFile %s\n%s" % (
+        keys["cert"], keys["key"], extra), name=name)
     site.idp.args += ["--slo", "--sp-cert", keys["cert"]]
     site.idp.start()
     md = requests.get(site.idp.metadata_url).text
@@ -30,6 +29,12 @@ def slo(keys):
     open(site.apache.conf_path, "w").write(text + "\nFlexSAMLIdPMetadataFile %s\n" % path)
     site.apache.start()
     site.slo_url = site.idp.sso_url.replace("/sso/saml", "/slo/saml")
+    return site
+
+
+@pytest.fixture(scope="module")
+def slo(keys):
+    site = slo_site(keys)
     yield site
     site.stop()
 
@@ -47,7 +52,7 @@ def test_sp_metadata_announces_single_logout(slo):
 def test_sp_initiated_single_logout(slo):
     s, r = slo.login(user="sam")
     assert r.status_code == 303
-    r = s.get(slo.base + "/flexsaml/logout?ReturnTo=/index.html", allow_redirects=False)
+    r = s.get(slo.base + "/flexsaml/logout?ReturnTo=/index.html", headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
     assert r.status_code == 303
     loc = r.headers["Location"]
     assert loc.startswith(slo.slo_url + "?SAMLRequest=") and "&Signature=" in loc
@@ -101,7 +106,7 @@ def test_forged_logout_messages_are_refused(slo, keys):
 
 def test_without_slo_logout_is_local(site):
     s, _ = site.login(user="alice")
-    r = s.get(site.base + "/flexsaml/logout", allow_redirects=False)
+    r = s.get(site.base + "/flexsaml/logout", headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"] == "/"
 
 
@@ -127,3 +132,148 @@ def test_deflate_bomb_on_the_redirect_binding_stops_at_the_cap(slo, keys):
     assert r.status_code == 400 and "bad_response" in r.text
     assert "over 64 KiB" in slo.apache.log_since(mark)
     assert requests.get(slo.base + "/index.html").status_code == 200
+
+
+# ---- audit #16, items 3 and 4: a Single Logout that cannot be replayed ----
+
+def alice_session(site, index):
+    s = requests.Session()
+    assert site.post(site.response("alice", session_index=index), session=s).status_code == 303
+    return s
+
+
+def signed_in(site, s):
+    return s.get(site.base + "/protected/", allow_redirects=False).status_code == 200
+
+
+def idp_request(site, keys, session_index=None, base=None, **kw):
+    url, _ = saml_logout.logout_request_url((base or site.base) + "/flexsaml/logout", harness.ISSUER,
+                                            "alice.agent@example.com", session_index, keys["key"], **kw)
+    return url
+
+
+def test_a_captured_logout_request_cannot_be_replayed(slo, keys):
+    first = alice_session(slo, "sess-replay")
+    url = idp_request(slo, keys, "sess-replay")
+    assert requests.get(url, allow_redirects=False).status_code == 303
+    assert not signed_in(slo, first)
+    again = alice_session(slo, "sess-replay")
+    r = requests.get(url, allow_redirects=False)
+    assert r.status_code == 400 and "replayed" in r.text
+    assert signed_in(slo, again)
+
+
+@pytest.mark.parametrize("kw,code", [
+    (dict(issue_instant="2001-01-01T00:00:00Z"), "expired"),
+    (dict(issue_instant="2099-01-01T00:00:00Z"), "not_yet_valid"),
+    (dict(not_on_or_after="2001-01-01T00:00:00Z"), "expired"),
+    (dict(destination="https://other-sp.example/flexsaml/logout"), "destination_mismatch"),
+])
+def test_a_stale_or_misaddressed_logout_request_is_refused(slo, keys, kw, code):
+    s = alice_session(slo, "sess-stale")
+    r = requests.get(idp_request(slo, keys, "sess-stale", **kw), allow_redirects=False)
+    assert r.status_code == 400 and code in r.text
+    assert signed_in(slo, s)
+
+
+def test_a_logout_request_without_session_index_ends_every_session(slo, keys):
+    # The earlier tests' sessions of alice end first, so the count is exact.
+    assert requests.get(idp_request(slo, keys), allow_redirects=False).status_code == 303
+    a, b = alice_session(slo, "sess-all-1"), alice_session(slo, "sess-all-2")
+    mark = slo.apache.log_mark()
+    assert requests.get(idp_request(slo, keys), allow_redirects=False).status_code == 303
+    assert not signed_in(slo, a) and not signed_in(slo, b)
+    assert "2 session(s) ended" in slo.apache.log_since(mark)
+
+
+def test_a_logout_request_under_another_host_name_ends_the_session(slo, keys):
+    s = alice_session(slo, "sess-host")
+    other = slo.base.replace("127.0.0.1", "localhost")
+    mark = slo.apache.log_mark()
+    assert requests.get(idp_request(slo, keys, "sess-host", base=other),
+                        allow_redirects=False).status_code == 303
+    assert not signed_in(slo, s)
+    assert "1 session(s) ended" in slo.apache.log_since(mark)
+
+
+def test_the_logout_index_keeps_no_session_id(slo):
+    """A dump of the store must yield no cookie, passphrase or not."""
+    s = alice_session(slo, "sess-dump")
+    ids = [c.value for c in s.cookies if len(c.value) >= 16]
+    assert ids
+    db = open(os.path.join(slo.apache.root, "run", "flexsaml-lmdb", "data.mdb"), "rb").read()
+    for v in ids:
+        assert v.encode() not in db
+
+
+# ---- audit #16, item 5: a cross-site page cannot sign anybody out ----
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Origin": "https://evil.example"},
+    {"Referer": "https://evil.example/page"},
+    {},  # a page with Referrer-Policy: no-referrer, on a plain http site
+], ids=["cross-site", "same-site", "origin", "referer", "no-headers"])
+def test_a_cross_site_logout_leaves_the_session(site, headers):
+    s, _ = site.login(user="alice")
+    r = s.get(site.base + "/flexsaml/logout?ReturnTo=/index.html", headers=headers, allow_redirects=False)
+    assert r.status_code == 200 and 'id="confirm-logout"' in r.text
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+    assert "Max-Age=0" not in r.headers.get("Set-Cookie", "")
+    assert signed_in(site, s)
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "same-origin"},
+    {"Sec-Fetch-Site": "none"},  # typed, or a bookmark
+    {"Origin": "http://127.0.0.1:%(port)s"},
+    {"Referer": "http://127.0.0.1:%(port)s/me/"},
+], ids=["same-origin", "typed", "origin", "referer"])
+def test_a_logout_from_the_sites_own_pages_ends_the_session(site, headers):
+    s, _ = site.login(user="alice")
+    port = site.base.rsplit(":", 1)[1]
+    headers = {k: v % {"port": port} for k, v in headers.items()}
+    r = s.get(site.base + "/flexsaml/logout", headers=headers, allow_redirects=False)
+    assert r.status_code == 303 and "Max-Age=0" in r.headers["Set-Cookie"]
+    assert not signed_in(site, s)
+
+
+def test_the_confirmation_form_needs_the_sessions_token(site):
+    import re
+    s, _ = site.login(user="alice")
+    page = s.get(site.base + "/flexsaml/logout?ReturnTo=/index.html", allow_redirects=False).text
+    token = re.search(r'name="token" value="([0-9a-f]{64})"', page).group(1)
+    # A cross-site form that guesses the token is asked again.
+    r = s.post(site.base + "/flexsaml/logout", data={"token": "0" * 64, "ReturnTo": "/"}, allow_redirects=False)
+    assert r.status_code == 200 and 'id="confirm-logout"' in r.text
+    assert signed_in(site, s)
+    r = s.post(site.base + "/flexsaml/logout", data={"token": token, "ReturnTo": "/index.html"},
+               allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"] == "/index.html"
+    assert not signed_in(site, s)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/lib/apache2/modules/mod_socache_redis.so")
+                    or not __import__("shutil").which("redis-server"),
+                    reason="needs redis-server and mod_socache_redis (scripts/install-deps)")
+def test_a_redis_dump_yields_no_cookie(keys):
+    """The audit's reproduction: Single Logout on, no passphrase, apr-util's redis
+    socache; every value read back from redis must be free of the session id."""
+    from test_redis import RedisServer
+    redis = RedisServer().start()
+    site = None
+    try:
+        site = slo_site(keys, "LoadModule socache_redis_module {mods}/mod_socache_redis.so\n"
+                              "FlexSAMLSessionCache redis:127.0.0.1:%d" % redis.port, name="slo-redis")
+        s = alice_session(site, "sess-redis")
+        ids = [c.value for c in s.cookies if len(c.value) >= 16]
+        keys_ = redis.cli("--scan").split()
+        assert len(keys_) >= 2  # the session and the logout index at least
+        values = [redis.cli("GET", k) for k in keys_]
+        for v in ids:
+            assert not [x for x in values if v in x]
+    finally:
+        if site:
+            site.stop()
+        redis.cleanup()

@@ -96,10 +96,10 @@ def rotation(keys):
 
 def url_site(keys, srv, refresh="1"):
     site = Site(keys, name="mdurl")
-    # The children refresh the cache: its folder must be theirs to write.
+    # Root alone writes the cache: a folder the children could write is refused.
     cache_dir = os.path.join(site.apache.root, "mdcache")
     os.makedirs(cache_dir)
-    subprocess.run(["chown", "www-data", cache_dir], check=True)
+    os.chmod(cache_dir, 0o755)
     cache = os.path.join(cache_dir, "idp-metadata.xml")
     text = open(site.apache.conf_path).read()
     text = "\n".join(l for l in text.splitlines()
@@ -145,7 +145,10 @@ def test_rotation_without_restart(keys, rotation):
         assert "keeping the current IdP description" in site.apache.log_since(mark)
         assert "metadata refreshed" in site.apache.error_log()
         assert "cannot be written" not in site.apache.error_log()
-        assert body(new_cert) in open(cache).read()
+        # The children (the Apache user) never write the cache: root wrote it
+        # at startup, with the key of that time.
+        assert body(keys["cert"]) in open(cache).read()
+        assert body(new_cert) not in open(cache).read()
     finally:
         site.stop()
 
@@ -233,4 +236,114 @@ def test_refresh_under_load_swaps_without_failing_a_login(keys, rotation):
         assert "exit signal" not in log and "Segmentation" not in log
     finally:
         stop.set()
+        site.stop()
+
+
+# ---- audit #16, items 1 and 2: who can choose the IdP's signing key ----
+
+class PlainMetadataServer:
+    """Metadata over plain http, on 127.0.0.2: loopback to the kernel, but
+    not the one address the module accepts plain http on."""
+
+    def __init__(self, doc, host="127.0.0.2"):
+        outer = self
+        self.doc = doc
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(outer.doc)))
+                self.end_headers()
+                self.wfile.write(outer.doc)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = ThreadingHTTPServer((host, 0), H)
+        self.url = "http://%s:%d/metadata" % (host, self.srv.server_address[1])
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def url_conf(url, extra=""):
+    return ("FlexSAMLSPEntityID https://p.example/md\nFlexSAMLIdPIssuer %s\n"
+            "FlexSAMLIdPMetadataURL %s\n%s" % (harness.ISSUER, url, extra))
+
+
+def test_plain_http_metadata_url_is_refused(tmp_path):
+    """An attacker on the path answers a plain http URL with its own key."""
+    key, cert = str(tmp_path / "k.pem"), str(tmp_path / "c.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=attacker", "-keyout", key, "-out", cert], check=True, capture_output=True)
+    srv = PlainMetadataServer(metadata([cert]))
+    a = harness.Apache(url_conf(srv.url), name="mdhttp")
+    try:
+        res = a.configtest()
+    finally:
+        a.cleanup()
+        srv.stop()
+    assert res.returncode != 0, res.stderr
+    assert "FlexSAMLIdPMetadataURL" in res.stderr and "must be https" in res.stderr
+
+
+def test_plain_http_on_loopback_is_accepted_with_a_warning(keys):
+    srv = PlainMetadataServer(metadata([keys["cert"]]), host="127.0.0.1")
+    a = harness.Apache(url_conf(srv.url), name="mdloop")
+    try:
+        res = a.configtest()
+    finally:
+        a.cleanup()
+        srv.stop()
+    assert res.returncode == 0, res.stderr
+    assert "plain http on loopback" in res.stderr
+
+
+@pytest.mark.parametrize("owned", ["folder", "file"])
+def test_cache_in_a_folder_the_apache_user_can_write_is_not_trusted(keys, rotation, tmp_path, owned):
+    """The Apache user plants its own key in the cache (its folder, or the
+    file an older version let the children write); the URL is down at the
+    next start: the cache must not be taken."""
+    srv, _, _ = rotation
+    site, cache = url_site(keys, srv, refresh="24h")
+    cache_dir = os.path.dirname(cache)
+    if owned == "folder":
+        subprocess.run(["chown", "www-data", cache_dir], check=True)
+    key, cert = str(tmp_path / "k.pem"), str(tmp_path / "c.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=planted", "-keyout", key, "-out", cert], check=True, capture_output=True)
+    open(cache, "wb").write(metadata([cert]))
+    subprocess.run(["chown", "www-data", cache], check=True)
+    srv.stop()
+    try:
+        res = site.apache.configtest()
+    finally:
+        site.stop()
+    assert res.returncode != 0, res.stderr
+    assert "FlexSAMLIdPMetadataCache" in res.stderr
+    assert ("others can write" if owned == "folder" else "only root can write") in res.stderr
+
+
+def test_configtest_warns_and_writes_nothing_in_a_writable_cache_folder(keys, rotation):
+    """Root, at -t and every start, must not write where the Apache user can
+    plant links: the old predictable <cache>.<pid>.new followed one to any
+    file. Links are planted for the next pids; the victim must stay intact."""
+    srv, _, _ = rotation
+    site, cache = url_site(keys, srv, refresh="24h")
+    cache_dir = os.path.dirname(cache)
+    os.chmod(cache_dir, 0o777)
+    victim = os.path.join(site.apache.root, "victim.conf")
+    open(victim, "w").write("precious\n")
+    last = int(open("/proc/sys/kernel/ns_last_pid").read())
+    for pid in range(last + 1, last + 400):
+        os.symlink(victim, "%s.%d.new" % (cache, pid))
+    try:
+        res = site.apache.configtest()
+        assert res.returncode == 0, res.stderr
+        assert open(victim).read() == "precious\n"
+        assert not os.path.exists(cache)
+        assert "others can write" in res.stderr
+    finally:
         site.stop()

@@ -58,6 +58,8 @@ def test_okta_2016_verifies_then_lacks_flex_claims():
         r = post(apache, path, b64)
         assert r.status_code == 400, r.text
         assert "missing_claim" in r.text
+        # The page names what the log names (it once said "roles").
+        assert "&quot;full_name&quot;" in r.text and "&quot;roles&quot;" not in r.text
         log = apache.error_log()
         assert re.search(r"refused reason=missing_claim id=\S+: signatures verified; "
                          r"the assertion has no full_name attribute", log), log[-2000:]
@@ -75,13 +77,14 @@ def login_state_cookie(entity, host, request_id, expires):
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-    salt = b"mod_flexsaml/seal/v1"
-    master = hashlib.pbkdf2_hmac("sha256", PASSPHRASE.encode(), salt, 100000, 32)
-    key = HKDF(hashes.SHA256(), 32, salt, b"login-state").derive(master)
+    # PBKDF2 salted with the site (seal.c, layout version 2), then HKDF.
+    master = hashlib.pbkdf2_hmac("sha256", PASSPHRASE.encode(),
+                                 b"mod_flexsaml/seal/v2\n" + entity.encode(), 100000, 32)
+    key = HKDF(hashes.SHA256(), 32, b"mod_flexsaml/seal/v1", b"login-state").derive(master)
     aad = "mod_flexsaml/login-state/v1|%s|%s|flexsaml_login" % (entity, host)
     nonce = os.urandom(12)
     plain = "L1\n%d %s /protected/env.cgi\n" % (expires, request_id)
-    sealed = b"F\x01" + hashlib.sha256(key).digest()[:4] + nonce + AESGCM(key).encrypt(
+    sealed = b"F\x02" + hashlib.sha256(key).digest()[:4] + nonce + AESGCM(key).encrypt(
         nonce, plain.encode(), aad.encode())
     return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 

@@ -222,6 +222,11 @@ def test_package_contents_and_lintian(deb):
         assert "./usr/bin/flexsaml" in names, "the source has tools/flexsaml.c but the package has no tool"
     control = run(["dpkg-deb", "-f", path, "Depends"]).stdout
     assert "apache2-api-20120211" in control and "liblasso3" in control, control
+    # What the module accepts at startup (src/saml/lasso_version.c), not the
+    # shlibs minimum (2.3.5) it would refuse.
+    assert "liblasso3 (>= 2.8.1-1+deb12u1)" in control, control
+    # The README's `flexsaml idp-fields --cert-out /etc/apache2/flexsaml/okta.cert`.
+    assert "./etc/apache2/flexsaml/" in names, names
     if not shutil.which("lintian"):
         pytest.skip("lintian is not installed (bash scripts/install-deps installs it); contents checked")
     p = run(["lintian", "--fail-on", "error", "--no-tag-display-limit", changes], timeout=300, check=False)
@@ -433,6 +438,13 @@ def test_install_enable_configtest_login_purge(deb, keys):
         if so_backup:
             shutil.move(so_backup, MODULE_SO)
         changed = differences(before, snapshot())
+        # What the purge left of the package's own doing: the test's site and
+        # its a2ensite/a2dissite markers are the test's, not the package's.
+        left_behind = [p for p in changed
+                       if not os.path.basename(p).startswith(SITE) and not
+                       (p not in before and os.path.isdir(p) and not os.path.islink(p))]
+        if left_behind:
+            problems.append("the purge left %s" % left_behind)
         restore(before, [p for p in changed if ours(p)])
         # state directories a2dismod/a2dissite create (disabled_by_admin…), now empty
         for p in sorted(differences(before, snapshot()), key=len, reverse=True):

@@ -20,6 +20,7 @@ sys.stdout.write("Content-Type: text/plain\n\n")
 sys.stdout.write("method=%s\ntype=%s\nsha256=%s\nlength=%d\nuser=%s\n" % (
     os.environ["REQUEST_METHOD"], os.environ.get("CONTENT_TYPE", ""),
     hashlib.sha256(body).hexdigest(), len(body), os.environ.get("REMOTE_USER", "")))
+sys.stdout.write("cookie=%s\n" % os.environ.get("HTTP_COOKIE", ""))
 if len(body) < 400:
     sys.stdout.write("body=%s\n" % body.decode("latin-1"))
 """
@@ -67,6 +68,7 @@ def test_multipart_upload_is_replayed_intact(post_site):
     assert got["method"] == "POST" and got["type"] == sent_type
     assert got["sha256"] == hashlib.sha256(sent).hexdigest() and int(got["length"]) == len(sent)
     assert got["user"] == USER["sam"]["login"]
+    assert "flexsaml" not in got["cookie"]  # the CGI sees none of the module's cookies
     assert "replaying the POST of %d bytes to /protected/form.cgi" % len(sent) in \
         post_site.apache.error_log()
     # once only

@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from conftest import USER, reason_logged
+import harness
 from harness import saml
 
 NOW = lambda: datetime.datetime.now(datetime.timezone.utc)  # noqa: E731
@@ -106,14 +107,28 @@ def test_tampered_after_signing(site):
     refused(site, 400, "signature_invalid", xml)
 
 
+def refusal_line(site, mark, reason):
+    m = re.search(r"refused reason=%s id=\S+: (.*)" % re.escape(reason), site.apache.log_since(mark))
+    assert m, site.apache.log_since(mark)[-2000:]
+    return m.group(1)
+
+
 def test_wrong_issuer(site):
+    """The log names the received and the configured issuer, not Lasso's text."""
+    mark = site.apache.log_mark()
     refused(site, 400, "issuer_mismatch", site.response("alice", issuer="http://www.okta.com/exkEVIL"))
+    line = refusal_line(site, mark, "issuer_mismatch")
+    assert '"http://www.okta.com/exkEVIL"' in line and '"%s"' % harness.ISSUER in line, line
+    assert "LassoServer" not in line and "-201" not in line, line
 
 
 def test_wrong_audience(site):
+    mark = site.apache.log_mark()
     refused(site, 400, "audience_mismatch",
             site.response("alice", audience="http://127.0.0.1:1/other/metadata"),
             page_words=("Audience URI",))
+    line = refusal_line(site, mark, "audience_mismatch")
+    assert '"http://127.0.0.1:1/other/metadata"' in line and '"%s"' % site.entity in line, line
 
 
 def test_wrong_recipient(site):
@@ -185,8 +200,34 @@ def test_control_characters_in_a_claim(site, value):
 
 
 def test_no_flex_role(site):
+    """The log shows what Okta sent, not what is left after unknown values
+    are dropped."""
     u = dict(USER["alice"], userType="guest")
+    mark = site.apache.log_mark()
     refused(site, 403, "no_role", site.response(u), page_words=("User type",))
+    assert 'Okta sent roles "guest"' in refusal_line(site, mark, "no_role")
+
+
+def test_empty_roles_names_the_user_type(site):
+    """A person whose Okta User type is empty: the fix is on the person."""
+    u = USER["alice"]
+    attrs = [("full_name", ["Alice Agent"], saml.BASIC), ("email", [u["email"]], saml.BASIC),
+             ("roles", [""], saml.BASIC)]
+    mark = site.apache.log_mark()
+    refused(site, 400, "missing_claim", site.response("alice", attributes=attrs),
+            page_words=("roles is empty: set this person", "User type in Okta"))
+    assert "roles is empty" in refusal_line(site, mark, "missing_claim")
+
+
+def test_page_and_log_name_the_same_missing_attribute(site):
+    """Two attributes missing: the page and the log both name the first."""
+    u = USER["alice"]
+    attrs = [("email", [u["email"]], saml.BASIC)]
+    mark = site.apache.log_mark()
+    r = refused(site, 400, "missing_claim", site.response("alice", attributes=attrs),
+                page_words=("&quot;full_name&quot;",))
+    assert "&quot;roles&quot;" not in r.text
+    assert "no full_name attribute" in refusal_line(site, mark, "missing_claim")
 
 
 def test_refusal_page_escapes_and_hides_the_response(site):

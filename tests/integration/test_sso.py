@@ -138,7 +138,7 @@ def test_planted_cookie_opens_nothing(site):
 def test_local_logout_ends_the_session(site):
     s, _ = site.login(user="alice")
     cookie = s.cookies.get("flexsaml_session")
-    r = s.get(site.base + "/flexsaml/logout?ReturnTo=/index.html", allow_redirects=False)
+    r = s.get(site.base + "/flexsaml/logout?ReturnTo=/index.html", headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"] == "/index.html"
     assert "Max-Age=0" in r.headers["Set-Cookie"]
     # Even with the old cookie replayed, the session is gone from the store.

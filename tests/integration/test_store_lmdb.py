@@ -231,7 +231,7 @@ def test_shmcb_behind_the_same_interface(keys):
         sessions, captured = signed_in(site, 2)
         assert_sessions_valid(site, sessions)
         refused(site, captured, reason="replayed")
-        sessions[0].get(site.base + "/flexsaml/logout", allow_redirects=False)
+        sessions[0].get(site.base + "/flexsaml/logout", headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
         r = sessions[0].get(site.base + "/protected/", allow_redirects=False)
         assert r.status_code == 302
         assert_sessions_valid(site, sessions[1:])

@@ -531,6 +531,31 @@ def test_okta_settings_golden(env, conf_trees, name, args, want_rc):
     golden(name, args, rc, out, subs_of(env) + ((conf_trees, "<trees>"),))
 
 
+NO_PROXY_CONF = """\
+ServerName backend.internal:8080
+FlexSAMLSPEntityID          https://portal.example.com/flexsaml/metadata
+FlexSAMLIdPMetadataFile     okta-metadata.xml
+"""
+
+
+def test_okta_settings_warns_when_acs_and_entity_disagree(conf_trees):
+    """An http:// ACS printed beside an https:// entity ID: the server does not
+    know its public URL, and the warning names the missing proxy setting."""
+    tree(os.path.join(conf_trees, "noproxy"), {"apache2.conf": NO_PROXY_CONF})
+    rc, out, err = run(["okta-settings", "-d", os.path.join(conf_trees, "noproxy"),
+                        "-f", os.path.join(conf_trees, "noproxy", "apache2.conf")])
+    assert "http://backend.internal:8080/flexsaml/acs" in out, out + err
+    assert "warning: the Single sign-on URL (http://backend.internal:8080) and the Audience URI " \
+           "(https://portal.example.com) differ in scheme" in out, out
+    assert "FlexSAMLTrustedProxies" in out and "UseCanonicalName On" in out, out
+
+
+def test_okta_settings_does_not_warn_when_they_agree(conf_trees):
+    rc, out, err = run(["okta-settings", "-d", os.path.join(conf_trees, "proxy"),
+                        "-f", os.path.join(conf_trees, "proxy", "apache2.conf")])
+    assert "differ in" not in out, out
+
+
 def test_okta_settings_without_flexsaml(conf_trees):
     rc, out, err = run(["okta-settings", "-f", os.path.join(conf_trees, "none", "apache2.conf")])
     assert rc == 1 and out == ""
@@ -790,6 +815,19 @@ def test_hostile_configuration_and_metadata(env, hostile_tool):
                            env=tool_env)
         assert rc in (0, 1), (i, rc, err[-3000:])
         assert "\x1b" not in out
+
+
+def test_inspect_flags_an_expired_configured_certificate(env, keys):
+    """The configured IdP certificate has expired: inspect says so (it used to
+    be silent, and the admin chased signature_invalid instead)."""
+    path = write(env, "expired-cert.b64", saml.b64(response(keys)))
+    cert_end = subprocess.run(["openssl", "x509", "-in", keys["cert"], "-noout", "-enddate"],
+                              capture_output=True, text=True, check=True).stdout
+    year = int(cert_end.split()[-2]) + 1
+    rc, out, _ = run(["--now", "%d-06-01T00:00:00Z" % year, "inspect", "--cert", keys["cert"], path])
+    assert re.search(r"the IdP certificate of \S+ \(.*\) expired .* ago", out), out
+    rc, out, _ = run(["--now", CHECK_AT, "inspect", "--cert", keys["cert"], path])
+    assert "certificate" not in out or "expired" not in out.split("certificate", 1)[1][:80], out
 
 
 def test_okta_settings_and_inspect_follow_require_claims_and_site_roles(env, keys):

@@ -278,6 +278,15 @@ static void test_strip_without_header_export(void **state)
     apr_table_add(headers, "Department", "kept: not an exported name");
     apr_table_add(headers, "Remote-Users", "kept: another name");
     apr_table_add(headers, "Accept", "text/html");
+    /* Identity headers back ends commonly trust, and one named by
+     * FlexSAMLStripHeaders. */
+    apr_table_add(headers, "X-Remote-User", "admin");
+    apr_table_add(headers, "x-forwarded-user", "admin");
+    apr_table_add(headers, "X-Auth-Request-User", "admin");
+    apr_table_add(headers, "X-Auth-Request-Email", "admin@example.com");
+    apr_table_add(headers, "X-Custom-Identity", "admin");
+    c->strip = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(c->strip, const char *) = "X-Custom-Identity";
     flexsaml_claims_strip(p, c, headers);
     assert_int_equal(apr_table_elts(headers)->nelts, 4);
     assert_non_null(apr_table_get(headers, "Host"));

@@ -32,7 +32,7 @@ static flexsaml_sealer *passphrase_sealer(const char *pass)
     apr_array_header_t *pp = apr_array_make(pool, 1, sizeof(const char *));
     flexsaml_sealer *s = NULL, *d = NULL;
     APR_ARRAY_PUSH(pp, const char *) = pass;
-    assert_null(flexsaml_sealer_create(pool, pp, &s));
+    assert_null(flexsaml_sealer_create(pool, pp, "https://sp.example/md", &s));
     assert_null(flexsaml_sealer_derive(pool, s, "login-state", &d));
     return d;
 }
@@ -187,7 +187,7 @@ static void test_passphrase_key_is_shared_and_separate(void **state)
                      FLEXSAML_LS_INVALID);
     /* ...and the session key is another key. */
     APR_ARRAY_PUSH(pp, const char *) = PASS;
-    assert_null(flexsaml_sealer_create(pool, pp, &sessions));
+    assert_null(flexsaml_sealer_create(pool, pp, "https://sp.example/md", &sessions));
     assert_int_equal(flexsaml_login_state_decode(pool, sessions, AAD, v, &out),
                      FLEXSAML_LS_INVALID);
     assert_null(

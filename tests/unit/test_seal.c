@@ -21,7 +21,7 @@ static flexsaml_sealer *sealer(const char *a, const char *b)
     APR_ARRAY_PUSH(pp, const char *) = a;
     if (b)
         APR_ARRAY_PUSH(pp, const char *) = b;
-    assert_null(flexsaml_sealer_create(pool, pp, &s));
+    assert_null(flexsaml_sealer_create(pool, pp, "https://sp.example/md", &s));
     return s;
 }
 
@@ -130,8 +130,32 @@ static void test_weak_passphrase_refused(void **state)
     flexsaml_sealer *s = NULL;
     (void)state;
     APR_ARRAY_PUSH(pp, const char *) = "short";
-    assert_non_null(flexsaml_sealer_create(pool, pp, &s));
-    assert_non_null(flexsaml_sealer_create(pool, apr_array_make(pool, 1, sizeof(char *)), &s));
+    assert_non_null(flexsaml_sealer_create(pool, pp, "https://sp.example/md", &s));
+    assert_non_null(flexsaml_sealer_create(pool, apr_array_make(pool, 1, sizeof(char *)),
+                                           "https://sp.example/md", &s));
+}
+
+/* One passphrase on two sites gives two keys: a guess made offline against
+ * one site's dump is no use on another, nor precomputed for all. */
+static void test_salt_is_per_site(void **state)
+{
+    apr_array_header_t *pp = apr_array_make(pool, 1, sizeof(const char *));
+    flexsaml_sealer *a = NULL, *b = NULL;
+    const char *sealed, *back;
+    apr_size_t n, m;
+    (void)state;
+    APR_ARRAY_PUSH(pp, const char *) = OLD;
+    assert_null(flexsaml_sealer_create(pool, pp, "https://a.example/md", &a));
+    assert_null(flexsaml_sealer_create(pool, pp, "https://b.example/md", &b));
+    sealed = flexsaml_seal(pool, a, "k", 1, "secret", 6, &n);
+    assert_non_null(sealed);
+    assert_null(flexsaml_unseal(pool, b, "k", 1, sealed, n, &m));
+    /* Not even the key id is shared. */
+    assert_memory_not_equal(sealed + 2, flexsaml_seal(pool, b, "k", 1, "secret", 6, &m) + 2, 4);
+    back = flexsaml_unseal(pool, a, "k", 1, sealed, n, &m);
+    assert_non_null(back);
+    assert_memory_equal(back, "secret", 6);
+    assert_non_null(flexsaml_sealer_create(pool, pp, "", &a));
 }
 
 int main(void)
@@ -142,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_tampering_and_moves_fail),
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_weak_passphrase_refused),
+        cmocka_unit_test(test_salt_is_per_site),
         cmocka_unit_test(test_from_key),
     };
     return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);

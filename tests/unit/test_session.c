@@ -543,6 +543,22 @@ static void test_cookie_get(void **state)
     assert_null(flexsaml_cookie_get(p, "a=b", ""));
 }
 
+static void test_cookie_without(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_string_equal(flexsaml_cookie_without(p, "a=1; flexsaml_session=abc;b=2",
+                                                "flexsaml_session", "flexsaml_login"),
+                        "a=1; b=2");
+    assert_string_equal(flexsaml_cookie_without(p, " flexsaml_login=x ; flexsaml_sessionX=1",
+                                                "flexsaml_session", "flexsaml_login"),
+                        "flexsaml_sessionX=1");
+    assert_null(flexsaml_cookie_without(p, "flexsaml_session=1; flexsaml_session=2;;",
+                                        "flexsaml_session", NULL));
+    assert_null(flexsaml_cookie_without(p, NULL, "a", "b"));
+    assert_string_equal(flexsaml_cookie_without(p, "theme=dark", "a", NULL), "theme=dark");
+}
+
 static void test_cookie_get_long(void **state)
 {
     apr_pool_t *p = *state;
@@ -576,6 +592,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_id_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookie_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookie_get_long, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cookie_without, setup, teardown),
     };
     int rc;
 

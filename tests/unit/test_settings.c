@@ -60,6 +60,8 @@ static const sample samples[] = {
     {"FlexSAMLRequireSignedResponse", "off", "on", ALL, NULL},
     {"FlexSAMLClockSkew", "10", "2m", ALL, NULL},
     {"FlexSAMLSessionCache", "redis:a:6379", "dbm:/b", ALL, NULL},
+    {"FlexSAMLSessionCachePassword", "env:A", "file:/b", ALL, NULL},
+    {"FlexSAMLSessionCacheTimeout", "1s 3s", "500ms 2s", ALL, NULL},
     {"FlexSAMLSessionLifetime", "1h", "2d", ALL, NULL},
     {"FlexSAMLSessionIdleTimeout", "15m", "off", ALL, NULL},
     {"FlexSAMLPreservePost", "off", "65536", ALL, NULL},
@@ -83,6 +85,8 @@ static const sample samples[] = {
     {"FlexSAMLUser", "email", "login", ALL, NULL},
     {"FlexSAMLPassClaimsAs", "headers", "both", ALL, NULL},
     {"FlexSAMLHeaderPrefix", "X-A-", "X-B-", ALL, NULL},
+    {"FlexSAMLStripHeaders", "X-A", "X-B", ALL, NULL},
+    {"FlexSAMLStripCookies", "off", "on", ALL, NULL},
     {"FlexSAMLMaxSessionBytes", "2048", "4096", ALL, NULL},
     {"FlexSAMLTrustedProxies", "10.0.0.0/8", "192.168.0.1", ALL, NULL},
     {"FlexSAMLCryptoPassphrase", "env:A", "file:/b env:OLD", ALL, NULL},
@@ -372,10 +376,16 @@ static void test_directive_messages(void **state)
     has(set(&s, NULL, "FlexSAMLTaskRouter", "maybe"), "FlexSAMLTaskRouter must be on, off or sync");
     has(set(&s, NULL, "FlexSAMLMaxBodySize", "1k"), "must be a byte count from 1024 to 67108864");
     has(set(&s, NULL, "FlexSAMLTaskRouterTimeout", "2m"), "must be between 100ms and 1 minute");
-    has(set(&s, NULL, "FlexSAMLSessionLifetime", "0"), "must be between 1 second and 366 days");
+    has(set(&s, NULL, "FlexSAMLSessionLifetime", "0"), "must be between 1 second and 30 days");
+    has(set(&s, NULL, "FlexSAMLSessionLifetime", "31d"), "must be between 1 second and 30 days");
+    assert_null(set(&s, NULL, "FlexSAMLSessionLifetime", "30d"));
+    has(set(&s, NULL, "FlexSAMLIdPMetadataRefresh", "367d"), "366 days");
     has(set(&s, NULL, "FlexSAMLEndpointPath", "/x/"), "must be a path like /flexsaml");
     has(set(&s, NULL, "FlexSAMLRoleMap", "x"), "needs an IdP value and at least one role");
     has(set(&s, NULL, "FlexSAMLClaim", "a"), "FlexSAMLClaim takes two or three arguments");
+    has(set(&s, NULL, "FlexSAMLIdPSSOURL", "example.okta.com/app/x/exk1/sso/saml"),
+        "does not start with https://");
+    assert_null(set(&s, NULL, "FlexSAMLIdPSSOURL", "http://127.0.0.1:8080/sso"));
     assert_null(flexsaml_directive_find("FlexSAMLClockSkw"));
     assert_non_null(flexsaml_directive_find("flexsamlclockskew"));
 }
@@ -389,20 +399,34 @@ static char *readme(void)
     return (char *)text;
 }
 
+/* The README's "## Directive reference" section, up to the next "## " heading. */
+static const char *reference_section(void)
+{
+    static const char *text;
+    const char *start, *end;
+    assert_null(flexsaml_read_file(pool, FLEXSAML_SRCDIR "/README.md", 1 << 22, &text, NULL));
+    start = strstr(text, "\n## Directive reference\n");
+    if (!start)
+        fail_msg("README.md has no \"## Directive reference\" section");
+    end = strstr(start + 1, "\n## ");
+    return end ? apr_pstrmemdup(pool, start, (apr_size_t)(end - start)) : start;
+}
+
 static void test_every_directive_is_in_the_readme(void **state)
 {
-    const char *text = readme();
+    const char *text = reference_section();
     const flexsaml_directive *d;
     (void)state;
     for (d = flexsaml_directives; d->name; d++) {
-        const char *q = apr_pstrcat(pool, "`", d->name, NULL), *at = text;
+        /* A row of the reference table: "| `FlexSAMLName" then a space or a backquote. */
+        const char *q = apr_pstrcat(pool, "\n| `", d->name, NULL), *at = text;
         int found = 0;
         while (!found && (at = strstr(at, q)) != NULL) {
             at += strlen(q);
             found = *at == ' ' || *at == '`';
         }
         if (!found)
-            fail_msg("%s is not in README.md's directive reference", d->name);
+            fail_msg("%s has no row in README.md's directive reference", d->name);
     }
 }
 
@@ -537,6 +561,20 @@ static void test_okta_table(void **state)
     assert_string_equal(flexsaml_okta_attributes[0].attribute, "full_name");
 }
 
+static void test_okta_sso_url_warnings(void **state)
+{
+    (void)state;
+    assert_null(flexsaml_okta_sso_url_warning("https://x.okta.com/app/flex/exk1a2/sso/saml"));
+    assert_non_null(
+        strstr(flexsaml_okta_sso_url_warning("https://x.okta.com/app/exk1a2/sso/saml/metadata"),
+               "ends in /metadata"));
+    assert_non_null(
+        strstr(flexsaml_okta_sso_url_warning("https://x.okta.com/home/flex/0oa1/aln1"), "/home/"));
+    assert_non_null(strstr(flexsaml_okta_sso_url_warning("http://www.okta.com/exk1a2b3"),
+                           "Identity Provider Issuer"));
+    assert_null(flexsaml_okta_sso_url_warning(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_numbers_flags_enums_paths),
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_okta_table),
+        cmocka_unit_test(test_okta_sso_url_warnings),
     };
     return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }

@@ -152,6 +152,26 @@ static void test_threads_get_the_same_keys(void **state)
     }
 }
 
+static void test_ref_round_trip(void **state)
+{
+    unsigned char k[FLEXSAML_STORE_KEY_LEN], back[FLEXSAML_STORE_KEY_LEN];
+    char ref[65];
+    int f;
+    (void)state;
+    for (f = 0; f < 2; f++) {
+        flexsaml_key_form form = f ? FLEXSAML_KEY_BINARY : FLEXSAML_KEY_TEXT;
+        key_of(form, 's', "sp.example", "0123456789abcdef0123456789abcdef", k);
+        flexsaml_store_key_ref(k, ref);
+        /* The reference is the digest, never the id. */
+        assert_null(strstr(ref, "0123456789abcdef0123456789abcdef"));
+        assert_int_equal(flexsaml_store_key_from_ref(form, 's', ref, back), 1);
+        assert_memory_equal(k, back, FLEXSAML_STORE_KEY_LEN);
+    }
+    assert_int_equal(flexsaml_store_key_from_ref(FLEXSAML_KEY_TEXT, 's', "abc", back), 0);
+    ref[3] = 'G';
+    assert_int_equal(flexsaml_store_key_from_ref(FLEXSAML_KEY_TEXT, 's', ref, back), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_text_keys_are_printable),
         cmocka_unit_test(test_binary_first_byte_reaches_every_subcache),
         cmocka_unit_test(test_threads_get_the_same_keys),
+        cmocka_unit_test(test_ref_round_trip),
     };
     int rc;
     sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
