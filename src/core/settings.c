@@ -15,6 +15,8 @@
 #define DEFAULT_SKEW 60
 #define DEFAULT_MAX_BODY (256 * 1024)
 #define DEFAULT_PRESERVE_POST (1024 * 1024)
+/* Anonymous clients may fill this much of the store, and no more. */
+#define DEFAULT_PRESERVE_POST_BUDGET (64 * 1024 * 1024)
 #define DEFAULT_MAX_ATTR (16 * 1024)
 #define DEFAULT_MAX_SESSION (48 * 1024)
 #define DEFAULT_REQUEST_TTL 600
@@ -76,6 +78,7 @@ void flexsaml_settings_init(flexsaml_settings *s)
     s->session_lifetime = FLEXSAML_UNSET;
     s->session_idle_timeout = FLEXSAML_UNSET;
     s->preserve_post = FLEXSAML_UNSET;
+    s->preserve_post_budget = FLEXSAML_UNSET;
     s->idp_metadata_refresh = FLEXSAML_UNSET;
     s->cert_expiry_warning = FLEXSAML_UNSET;
     s->max_body = FLEXSAML_UNSET;
@@ -126,6 +129,7 @@ void flexsaml_settings_merge(apr_pool_t *p, flexsaml_settings *c, const flexsaml
     c->session_lifetime = PICK_INT(session_lifetime);
     c->session_idle_timeout = PICK_INT(session_idle_timeout);
     c->preserve_post = PICK_INT(preserve_post);
+    c->preserve_post_budget = PICK_INT(preserve_post_budget);
     c->idp_metadata_refresh = PICK_INT(idp_metadata_refresh);
     c->cert_expiry_warning = PICK_INT(cert_expiry_warning);
     c->cookie_name = PICK(cookie_name);
@@ -183,6 +187,8 @@ void flexsaml_settings_apply_defaults(apr_pool_t *p, flexsaml_settings *c)
         c->session_idle_timeout = 0;
     if (c->preserve_post == FLEXSAML_UNSET)
         c->preserve_post = DEFAULT_PRESERVE_POST;
+    if (c->preserve_post_budget == FLEXSAML_UNSET)
+        c->preserve_post_budget = DEFAULT_PRESERVE_POST_BUDGET;
     if (c->idp_metadata_refresh == FLEXSAML_UNSET)
         c->idp_metadata_refresh = DEFAULT_METADATA_REFRESH;
     if (c->cert_expiry_warning == FLEXSAML_UNSET)

@@ -78,6 +78,8 @@ typedef struct {
     apr_array_header_t *required_claims;      /* FlexSAMLRequireClaims; empty: none */             \
     apr_interval_time_t session_idle_timeout; /* 0: off */                                         \
     apr_off_t preserve_post; /* FlexSAMLPreservePost: largest body kept; 0: off */                 \
+    apr_off_t                                                                                      \
+        preserve_post_budget; /* FlexSAMLPreservePost's 2nd: bytes kept per request lifetime */    \
     flexsaml_tr_settings taskrouter;
 
 /* One server's settings: FLEXSAML_UNSET or NULL where its directives are
@@ -178,8 +180,10 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
       "A session whose sign-in is older signs in again, with ForceAuthn (per directory)")          \
     X(AuthnContextClassRef, ITERATE, SERVER_DIR,                                                   \
       "Authentication context classes to request and require (per directory)")                     \
-    X(PreservePost, TAKE1, SERVER,                                                                 \
-      "Largest form POST kept through a login and replayed after it (default 1048576), or off")    \
+    X(PreservePost, TAKE12, SERVER,                                                                \
+      "Largest form POST kept through a login and replayed after it (default 1048576), or off; "   \
+      "then how many bytes of such POSTs a virtual host keeps per FlexSAMLRequestLifetime "        \
+      "(default 67108864)")                                                                        \
     X(Claim, TAKE23, SERVER,                                                                       \
       "Exports a SAML attribute: FlexSAMLClaim <attribute> <VARIABLE> [indexed]")                  \
     X(ClaimSeparator, TAKE1, SERVER, "Joins the values of a multi-valued attribute (default ,)")   \

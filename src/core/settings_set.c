@@ -114,18 +114,35 @@ SETTER(SessionIdleTimeout)
 
 SETTER(PreservePost)
 {
-    apr_int64_t v;
+    apr_int64_t v, budget = 0;
     const char *err;
-    (void)argc;
     if (!strcasecmp(argv[0], "off")) {
+        if (argc > 1)
+            return apr_psprintf(cx->p, "%s off takes nothing after it", NAME(PreservePost));
         s->preserve_post = 0;
+        s->preserve_post_budget = 0;
         return NULL;
     }
-    err = flexsaml_parse_number(cx->p, NAME(PreservePost), argv[0], "a byte count or off", MIN_SIZE,
-                                MAX_SIZE, &v);
-    if (!err)
-        s->preserve_post = (apr_off_t)v;
-    return err;
+    if ((err = flexsaml_parse_number(cx->p, NAME(PreservePost), argv[0], "a byte count or off",
+                                     MIN_SIZE, MAX_SIZE, &v)) != NULL)
+        return err;
+    if (argc > 1) {
+        if ((err = flexsaml_parse_number(cx->p, NAME(PreservePost), argv[1],
+                                         "a byte count (what a virtual host keeps per "
+                                         "FlexSAMLRequestLifetime)",
+                                         MIN_SIZE, (apr_int64_t)16 * 1024 * MAX_SIZE, &budget)) !=
+            NULL)
+            return err;
+        if (budget < v)
+            return apr_psprintf(cx->p,
+                                "%s %s %s: the second value (bytes kept per "
+                                "FlexSAMLRequestLifetime) must be at least the first (the largest "
+                                "POST)",
+                                NAME(PreservePost), argv[0], argv[1]);
+        s->preserve_post_budget = (apr_off_t)budget;
+    }
+    s->preserve_post = (apr_off_t)v;
+    return NULL;
 }
 
 SETTER(ClockSkew)

@@ -16,6 +16,10 @@ typedef struct flexsaml_metrics {
     volatile apr_uint32_t refusals[FLEXSAML_R_COUNT];
     volatile apr_uint32_t store_ops[FLEXSAML_STORE_OPS];
     volatile apr_uint32_t store_errors;
+    /* The budget of form POSTs kept through a login (preserve_post.c):
+     * KiB taken since the second the current window began. */
+    volatile apr_uint32_t post_window;
+    volatile apr_uint32_t post_kib;
 } flexsaml_metrics;
 
 extern const char *const flexsaml_store_op_names[FLEXSAML_STORE_OPS];

@@ -21,9 +21,11 @@
 #include "apr_strings.h"
 #include "apr_encode.h"
 #include "apr_general.h"
+#include "apr_atomic.h"
 
 #include "flexsaml_glue.h"
 #include "preserve_post.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "seal.h"
 #include "store.h"
@@ -32,6 +34,11 @@
 #define POST_COOKIE FLEXSAML_POST_COOKIE
 #define REF_BYTES 16
 #define FILTER_NAME "FLEXSAML_REPLAY"
+
+static const char *or_absent(const char *v)
+{
+    return v ? v : "absent";
+}
 
 static const char *b64url(apr_pool_t *p, const unsigned char *b, apr_size_t n)
 {
@@ -52,32 +59,26 @@ static int form_type(const char *ct)
                   !strncasecmp(ct, "multipart/form-data", 19));
 }
 
-/* Reads the whole body, up to max; NULL when it is larger or broken. */
-static const char *read_all(request_rec *r, apr_off_t max, apr_size_t *len)
+/* Whether len more bytes fit in this virtual host's budget: whoever can
+ * reach a protected URL can post to it, so what every child keeps for
+ * anonymous clients is bounded, per FlexSAMLRequestLifetime (a kept POST
+ * lives that long: at most twice the budget is ever in the store). */
+static int budget_take(const flexsaml_srv_cfg *c, apr_size_t len)
 {
-    const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_off_t declared = 0;
-    char *buf, *end;
-    apr_size_t used = 0;
-    long got = 0;
+    flexsaml_metrics *m = c->rt->metrics;
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t start = apr_atomic_read32(&m->post_window);
+    apr_uint32_t kib = (apr_uint32_t)(len / 1024 + 1);
+    apr_uint32_t budget = (apr_uint32_t)(c->preserve_post_budget / 1024);
 
-    if (cl && (apr_strtoff(&declared, cl, &end, 10) != APR_SUCCESS || *end || declared < 0 ||
-               declared > max))
-        return NULL;
-    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK)
-        return NULL;
-    buf = apr_palloc(r->pool, (apr_size_t)max + 1);
-    if (ap_should_client_block(r)) {
-        while ((got = ap_get_client_block(r, buf + used, (apr_size_t)max + 1 - used)) > 0) {
-            used += (apr_size_t)got;
-            if (used > (apr_size_t)max)
-                return NULL;
-        }
+    if (now - start >= (apr_uint32_t)c->request_ttl &&
+        apr_atomic_cas32(&m->post_window, now, start) == start)
+        apr_atomic_set32(&m->post_kib, 0);
+    if (apr_atomic_add32(&m->post_kib, kib) + kib > budget) {
+        apr_atomic_sub32(&m->post_kib, kib);
+        return 0;
     }
-    if (got < 0)
-        return NULL;
-    *len = used;
-    return buf;
+    return 1;
 }
 
 void flexsaml_post_keep(request_rec *r, const flexsaml_srv_cfg *c)
@@ -90,14 +91,38 @@ void flexsaml_post_keep(request_rec *r, const flexsaml_srv_cfg *c)
     apr_time_t now = apr_time_now();
     apr_status_t rv;
 
+    int rc = OK;
+
     if (c->preserve_post <= 0 || r->method_number != M_POST || r->main || !form_type(ct))
         return;
-    if (!(body = read_all(r, c->preserve_post, &len))) {
+    /* A page of another site could otherwise post a form here for a
+     * person with no session, and have it replayed under the session their
+     * next (silent, with an Okta session) login makes: the SameSite cookie
+     * that stops cross-site forms would be bypassed. */
+    if (!flexsaml_same_origin(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "flexsaml: a POST to %s without a session is not kept through the login: "
+                      "it does not come from this site's pages (Sec-Fetch-Site %s, Origin %s)",
+                      r->uri, or_absent(apr_table_get(r->headers_in, "Sec-Fetch-Site")),
+                      or_absent(apr_table_get(r->headers_in, "Origin")));
+        return;
+    }
+    if (flexsaml_body_read(r, c->preserve_post, &body, &len, &rc) != FLEXSAML_BODY_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "flexsaml: a POST to %s without a session is not kept through the login: "
                       "its body is over FlexSAMLPreservePost %" APR_OFF_T_FMT " bytes or broke off",
                       r->uri, c->preserve_post);
         r->connection->keepalive = AP_CONN_CLOSE;
+        return;
+    }
+    if (!budget_take(c, len)) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, 0, r,
+            "flexsaml: a POST of %" APR_SIZE_T_FMT " bytes to %s without a session is "
+            "not kept through the login: this host already keeps %" APR_OFF_T_FMT
+            " bytes of such POSTs in this FlexSAMLRequestLifetime (FlexSAMLPreservePost's "
+            "second value; a flood of anonymous POSTs, or raise it)",
+            len, r->uri, c->preserve_post_budget);
         return;
     }
     if (apr_generate_random_bytes(key, sizeof(key)) != APR_SUCCESS ||

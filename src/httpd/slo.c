@@ -149,26 +149,6 @@ static int idp_logout_response(request_rec *r, const flexsaml_srv_cfg *c,
     return flexsaml_see_other(r, flexsaml_safe_target(r, to) ? to : c->default_url);
 }
 
-/* A cross-site page must not end a session (and, with SLO, the Okta
- * session): a logout comes from this site's own pages (Sec-Fetch-Site, or
- * without it Origin, or Referer), or a person typed it. A request that says
- * none of this (a plain http site, where browsers do not send Sec-Fetch-*;
- * a page with Referrer-Policy no-referrer) gets a confirmation form. */
-static int same_origin(request_rec *r)
-{
-    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-    const char *origin = apr_table_get(r->headers_in, "Origin");
-    const char *referer = apr_table_get(r->headers_in, "Referer");
-    const char *mine = flexsaml_public_url(r, "");
-    apr_size_t n = strlen(mine);
-
-    if (site)
-        return !strcmp(site, "same-origin") || !strcmp(site, "none");
-    if (origin)
-        return !strcmp(origin, mine);
-    return referer && !strncmp(referer, mine, n) && (referer[n] == '/' || !referer[n]);
-}
-
 /* Only a page that knows the session cookie can carry this token. */
 static const char *confirm_token(request_rec *r, const flexsaml_srv_cfg *c, const char *id)
 {
@@ -260,7 +240,9 @@ int flexsaml_logout_endpoint(request_rec *r, const flexsaml_srv_cfg *c)
         to = flexsaml_safe_target(r, flexsaml_form_value(r, args, "ReturnTo"));
         if (!to)
             to = c->default_url;
-        if (id && !same_origin(r))
+        /* A cross-site page must not end a session (and, with SLO, the
+         * Okta session): it gets a form the person confirms. */
+        if (id && !flexsaml_same_origin(r))
             return confirm_page(r, c, id, to);
     }
     if (id && flexsaml_store_get(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION, id,

@@ -93,25 +93,22 @@ int flexsaml_see_other(request_rec *r, const char *target)
  * not max. */
 #define BODY_CHUNK 8192
 
-int flexsaml_read_body(request_rec *r, apr_off_t max, const char **out)
+flexsaml_body flexsaml_body_read(request_rec *r, apr_off_t max, const char **out, apr_size_t *len,
+                                 int *rc)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_off_t declared = 0;
     char *buf, *end;
     apr_size_t used = 0, cap, limit = (apr_size_t)max + 1;
     long got = 0;
-    int rc;
 
     if (cl && (apr_strtoff(&declared, cl, &end, 10) != APR_SUCCESS || *end || declared < 0))
-        return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "bad Content-Length", NULL);
+        return FLEXSAML_BODY_BAD_LENGTH;
+    *len = (apr_size_t)declared;
     if (declared > max)
-        return flexsaml_refuse(
-            r, FLEXSAML_R_BODY_TOO_LARGE,
-            apr_psprintf(r->pool, "POST body of %" APR_OFF_T_FMT " bytes, limit %" APR_OFF_T_FMT,
-                         declared, max),
-            NULL);
-    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK)
-        return rc;
+        return FLEXSAML_BODY_TOO_LARGE;
+    if ((*rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK)
+        return FLEXSAML_BODY_REFUSED;
     cap = limit < BODY_CHUNK ? limit : BODY_CHUNK;
     buf = apr_palloc(r->pool, cap);
     if (ap_should_client_block(r)) {
@@ -129,15 +126,14 @@ int flexsaml_read_body(request_rec *r, apr_off_t max, const char **out)
                 break;
             used += (apr_size_t)got;
             if (used > (apr_size_t)max) {
+                /* The rest is never read: this connection cannot carry
+                 * another request. */
                 r->connection->keepalive = AP_CONN_CLOSE;
-                return flexsaml_refuse(
-                    r, FLEXSAML_R_BODY_TOO_LARGE,
-                    apr_psprintf(r->pool, "chunked POST body over %" APR_OFF_T_FMT " bytes", max),
-                    NULL);
+                return FLEXSAML_BODY_TOO_LARGE;
             }
         }
         if (got < 0)
-            return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "the POST body broke off", NULL);
+            return FLEXSAML_BODY_BROKEN;
     }
     if (used == cap) {
         char *nb = apr_palloc(r->pool, used + 1);
@@ -146,5 +142,48 @@ int flexsaml_read_body(request_rec *r, apr_off_t max, const char **out)
     }
     buf[used] = '\0';
     *out = buf;
-    return OK;
+    *len = used;
+    return FLEXSAML_BODY_OK;
+}
+
+int flexsaml_read_body(request_rec *r, apr_off_t max, const char **out)
+{
+    apr_size_t len = 0;
+    int rc = OK;
+
+    switch (flexsaml_body_read(r, max, out, &len, &rc)) {
+    case FLEXSAML_BODY_OK:
+        return OK;
+    case FLEXSAML_BODY_BAD_LENGTH:
+        return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "bad Content-Length", NULL);
+    case FLEXSAML_BODY_TOO_LARGE:
+        return flexsaml_refuse(
+            r, FLEXSAML_R_BODY_TOO_LARGE,
+            len > (apr_size_t)max
+                ? apr_psprintf(r->pool,
+                               "POST body of %" APR_SIZE_T_FMT " bytes, limit %" APR_OFF_T_FMT, len,
+                               max)
+                : apr_psprintf(r->pool, "chunked POST body over %" APR_OFF_T_FMT " bytes", max),
+            NULL);
+    case FLEXSAML_BODY_BROKEN:
+        return flexsaml_refuse(r, FLEXSAML_R_BAD_RESPONSE, "the POST body broke off", NULL);
+    case FLEXSAML_BODY_REFUSED:
+    default:
+        return rc;
+    }
+}
+
+int flexsaml_same_origin(request_rec *r)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *referer = apr_table_get(r->headers_in, "Referer");
+    const char *mine = flexsaml_public_url(r, "");
+    apr_size_t n = strlen(mine);
+
+    if (site)
+        return !strcmp(site, "same-origin") || !strcmp(site, "none");
+    if (origin)
+        return !strcmp(origin, mine);
+    return referer && !strncmp(referer, mine, n) && (referer[n] == '/' || !referer[n]);
 }

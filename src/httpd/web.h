@@ -29,8 +29,28 @@ void flexsaml_set_cookie(request_rec *r, const char *name, const char *value, in
  * deleted when value is NULL. */
 void flexsaml_set_state_cookie(request_rec *r, const char *name, const char *value, int max_age);
 int flexsaml_see_other(request_rec *r, const char *target);
-/* Reads a POST body of at most max bytes into *out (NUL-terminated),
- * allocating as it arrives; OK, or the refusal already answered. */
+typedef enum {
+    FLEXSAML_BODY_OK,
+    FLEXSAML_BODY_BAD_LENGTH, /* a Content-Length that is not a number */
+    FLEXSAML_BODY_TOO_LARGE,  /* declared or sent over max */
+    FLEXSAML_BODY_BROKEN,     /* the client stopped sending */
+    FLEXSAML_BODY_REFUSED     /* httpd refused the framing: *rc is its status */
+} flexsaml_body;
+/* Reads a POST body of at most max bytes into *out (NUL-terminated) and
+ * *len, allocating as it arrives, so a body announced and never sent costs
+ * a few KiB, not max. Answers nothing: the caller decides. */
+flexsaml_body flexsaml_body_read(request_rec *r, apr_off_t max, const char **out, apr_size_t *len,
+                                 int *rc);
+/* The same for the module's own endpoints: OK, or the refusal already
+ * answered. */
 int flexsaml_read_body(request_rec *r, apr_off_t max, const char **out);
+
+/* Whether the request comes from this site's own pages (Sec-Fetch-Site; or
+ * without it Origin; or Referer) or a person typed it. A request that says
+ * none of this (a plain http site, where browsers send no Sec-Fetch-*; a
+ * page with Referrer-Policy no-referrer) is not. What a cross-site page may
+ * not do: end a session (slo.c), have a form kept through a login
+ * (preserve_post.c). */
+int flexsaml_same_origin(request_rec *r);
 
 #endif

@@ -48,13 +48,20 @@ def through_idp(site, s, r, user="sam"):
     return s.post(acs, data=post, allow_redirects=False)
 
 
+def browser(site):
+    """A session whose POSTs come from the site's own pages, as a browser's do."""
+    s = requests.Session()
+    s.headers["Origin"] = site.base
+    return s
+
+
 def echo(text):
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
 def test_multipart_upload_is_replayed_intact(post_site):
     blob = os.urandom(200000) + MARKER
-    s = requests.Session()
+    s = browser(post_site)
     r = s.post(post_site.base + "/protected/form.cgi?step=2", allow_redirects=False,
                data={"note": "caller asked for a refund"},
                files={"attachment": ("call.bin", blob, "application/octet-stream")})
@@ -79,7 +86,7 @@ def test_multipart_upload_is_replayed_intact(post_site):
 
 
 def test_urlencoded_form_is_replayed(post_site):
-    s = requests.Session()
+    s = browser(post_site)
     r = s.post(post_site.base + "/protected/form.cgi", data={"a": "1 2", "b": "é&x=y"},
                allow_redirects=False)
     r = through_idp(post_site, s, r, user="alice")
@@ -90,7 +97,7 @@ def test_urlencoded_form_is_replayed(post_site):
 
 def test_only_the_login_the_post_started_replays(post_site):
     other, _ = post_site.login(user="ada")  # a session made before the POST
-    s = requests.Session()
+    s = browser(post_site)
     s.post(post_site.base + "/protected/form.cgi", data={"a": "1"}, allow_redirects=False)
     # another browser, without the cookie: its own GET
     assert echo(other.get(post_site.base + "/protected/form.cgi").text)["method"] == "GET"
@@ -98,7 +105,7 @@ def test_only_the_login_the_post_started_replays(post_site):
     other.cookies.set("flexsaml_post", s.cookies.get("flexsaml_post"))
     assert echo(other.get(post_site.base + "/protected/form.cgi").text)["method"] == "GET"
     # a forged or altered cookie opens nothing
-    bad = requests.Session()
+    bad = browser(post_site)
     r = bad.post(post_site.base + "/protected/form.cgi", data={"a": "2"}, allow_redirects=False)
     ref, key = bad.cookies.get("flexsaml_post").split(".")
     bad.cookies.set("flexsaml_post", ref + "." + key[::-1])
@@ -107,10 +114,60 @@ def test_only_the_login_the_post_started_replays(post_site):
 
 
 def test_other_url_or_too_large_is_not_replayed(post_site):
-    s = requests.Session()
+    s = browser(post_site)
     r = s.post(post_site.base + "/protected/form.cgi", data={"big": "x" * 400000},
                allow_redirects=False)
     assert r.status_code == 302 and "flexsaml_post" not in s.cookies
     assert "is over FlexSAMLPreservePost 300000 bytes" in post_site.apache.error_log()
     r = through_idp(post_site, s, r)
     assert echo(s.get(post_site.base + "/protected/form.cgi").text)["method"] == "GET"
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "https://attacker.example"},
+                                     {"Sec-Fetch-Site": "cross-site", "Origin": "null"},
+                                     {}])
+def test_a_form_from_another_site_is_not_kept(post_site, headers):
+    """Security: a page of another site posting to a protected URL for a
+    person without a session must not have its form replayed under the
+    session that person's next (with Okta, silent) login makes: the
+    SameSite=Lax session cookie is what stops cross-site forms, and keeping
+    the POST would route around it. Kept on the code before the fix."""
+    s = requests.Session()
+    r = s.post(post_site.base + "/protected/form.cgi", data={"transfer": "all"}, headers=headers,
+               allow_redirects=False)
+    assert r.status_code == 302 and "flexsaml_post" not in s.cookies
+    assert "does not come from this site's pages" in post_site.apache.error_log()
+    through_idp(post_site, s, r)
+    assert echo(s.get(post_site.base + "/protected/form.cgi").text)["method"] == "GET"
+
+
+def test_anonymous_posts_beyond_the_budget_are_not_kept(keys):
+    """Security: whoever reaches a protected URL can post to it, so what a
+    host keeps for clients without a session is bounded (the second value of
+    FlexSAMLPreservePost per FlexSAMLRequestLifetime): a flood fills that
+    much of the store, never the room sessions need."""
+    site = Site(keys, "FlexSAMLPreservePost 2048 4096\n", name="postbudget").start()
+    try:
+        kept = []
+        for _ in range(4):
+            s = browser(site)
+            r = s.post(site.base + "/protected/", data={"f": "x" * 1400}, allow_redirects=False)
+            assert r.status_code == 302
+            kept.append("flexsaml_post" in s.cookies)
+        assert kept == [True, True, False, False], kept
+        assert "already keeps 4096 bytes of such POSTs" in site.apache.error_log()
+        # a sign-in still works, and so does the session
+        session, _ = site.login(user="ada")
+        assert session.get(site.base + "/protected/", allow_redirects=False).status_code == 200
+    finally:
+        site.stop()
+
+
+def test_configtest_checks_the_budget(keys):
+    site = Site(keys, "FlexSAMLPreservePost 1048576 65536\n", name="postbudgetbad")
+    try:
+        t = site.apache.configtest()
+        assert t.returncode != 0
+        assert "must be at least the first" in t.stderr + t.stdout
+    finally:
+        site.stop()

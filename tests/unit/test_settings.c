@@ -64,7 +64,7 @@ static const sample samples[] = {
     {"FlexSAMLSessionCacheTimeout", "1s 3s", "500ms 2s", ALL, NULL},
     {"FlexSAMLSessionLifetime", "1h", "2d", ALL, NULL},
     {"FlexSAMLSessionIdleTimeout", "15m", "off", ALL, NULL},
-    {"FlexSAMLPreservePost", "off", "65536", ALL, NULL},
+    {"FlexSAMLPreservePost", "off", "65536 1048576", ALL, NULL},
     {"FlexSAMLCookieName", "a", "b", ALL, NULL},
     {"FlexSAMLRequestLifetime", "1m", "5m", ALL, NULL},
     {"FlexSAMLRedirectDomains", "a.example.com", ".b.example.com", ALL, NULL},
@@ -379,6 +379,11 @@ static void test_directive_messages(void **state)
     has(set(&s, NULL, "FlexSAMLSessionLifetime", "0"), "must be between 1 second and 30 days");
     has(set(&s, NULL, "FlexSAMLSessionLifetime", "31d"), "must be between 1 second and 30 days");
     assert_null(set(&s, NULL, "FlexSAMLSessionLifetime", "30d"));
+    has(set(&s, NULL, "FlexSAMLPreservePost", "1048576 65536"), "must be at least the first");
+    has(set(&s, NULL, "FlexSAMLPreservePost", "off 1048576"), "off takes nothing after it");
+    assert_null(set(&s, NULL, "FlexSAMLPreservePost", "65536 1048576"));
+    assert_int_equal(s.preserve_post, 65536);
+    assert_int_equal(s.preserve_post_budget, 1048576);
     has(set(&s, NULL, "FlexSAMLIdPMetadataRefresh", "367d"), "366 days");
     has(set(&s, NULL, "FlexSAMLEndpointPath", "/x/"), "must be a path like /flexsaml");
     has(set(&s, NULL, "FlexSAMLRoleMap", "x"), "needs an IdP value and at least one role");
