@@ -20,10 +20,10 @@
 
 #include "flexsaml_sp.h"
 #include "logout.h"
+#include "query_sign.h"
 #include "xml_reader.h"
 
 #define MAX_INFLATED (64 * 1024)
-#define SIGALG_RSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 #define STATUS_SUCCESS "urn:oasis:names:tc:SAML:2.0:status:Success"
 
 static const char *xml_esc(apr_pool_t *p, const char *s)
@@ -76,65 +76,22 @@ static const char *deflate_b64(apr_pool_t *p, const char *xml)
     return b64;
 }
 
-/* RFC 3986 percent-encoding with upper-case hex: the signature covers the
- * encoded bytes, and clients (browsers, HTTP libraries) that normalize an
- * URL normalize to upper case. */
-static const char *urlenc(apr_pool_t *p, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            *o++ = (char)c;
-        } else {
-            *o++ = '%';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-static const char *sign_query(apr_pool_t *p, const char *query, const char *key_pem)
-{
-    BIO *bio = BIO_new_mem_buf(key_pem, -1);
-    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char sig[1024];
-    size_t len = sizeof(sig);
-    char *b64 = NULL;
-
-    BIO_free(bio);
-    if (key && ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
-        EVP_PKEY_size(key) <= (int)sizeof(sig) &&
-        EVP_DigestSign(ctx, sig, &len, (const unsigned char *)query, strlen(query)) == 1) {
-        b64 = apr_palloc(p, apr_base64_encode_len((int)len));
-        apr_base64_encode(b64, (const char *)sig, (int)len);
-    }
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(key);
-    return b64;
-}
-
 /* param=<deflated, signed message>[&RelayState=..]&SigAlg=..&Signature=.. */
 static const char *redirect_url(apr_pool_t *p, const char *dest, const char *param, const char *xml,
                                 const char *relay_state, const char *key_pem, const char **url)
 {
-    const char *msg = deflate_b64(p, xml), *query, *sig;
+    const char *msg = deflate_b64(p, xml), *query;
 
     if (!msg)
         return "cannot compress the logout message";
-    query = apr_pstrcat(p, param, "=", urlenc(p, msg), NULL);
+    query = apr_pstrcat(p, param, "=", flexsaml_query_escape(p, msg), NULL);
     if (relay_state)
-        query = apr_pstrcat(p, query, "&RelayState=", urlenc(p, relay_state), NULL);
-    query = apr_pstrcat(p, query, "&SigAlg=", urlenc(p, SIGALG_RSA_SHA256), NULL);
-    if (!(sig = sign_query(p, query, key_pem)))
+        query = apr_pstrcat(p, query, "&RelayState=", flexsaml_query_escape(p, relay_state), NULL);
+    /* Logouts are few, and come from people signed in: the key is parsed
+     * here rather than kept. */
+    if (!(query = flexsaml_query_sign(p, query, flexsaml_query_key(p, key_pem))))
         return "cannot sign the logout message with the SP private key";
-    *url = apr_pstrcat(p, dest, strchr(dest, '?') ? "&" : "?", query, "&Signature=", urlenc(p, sig),
-                       NULL);
+    *url = apr_pstrcat(p, dest, strchr(dest, '?') ? "&" : "?", query, NULL);
     return NULL;
 }
 
@@ -282,7 +239,7 @@ const char *flexsaml_logout_read(apr_pool_t *p, const char *query,
     out->refusal = FLEXSAML_R_SIGNATURE_INVALID;
     if (!sigalg || !sig_raw)
         return "the logout message is not signed";
-    if (strcmp(decoded(p, sigalg) ? decoded(p, sigalg) : "", SIGALG_RSA_SHA256) != 0)
+    if (strcmp(decoded(p, sigalg) ? decoded(p, sigalg) : "", FLEXSAML_SIGALG_RSA_SHA256) != 0)
         return "the logout message is not signed with RSA-SHA256";
     signed_part = apr_pstrcat(p, param, "=", raw, relay ? "&RelayState=" : "", relay ? relay : "",
                               "&SigAlg=", sigalg, NULL);
