@@ -176,20 +176,31 @@ static void explain_denial(request_rec *r, const apr_array_header_t *want,
         0);
 }
 
+flexsaml_session *flexsaml_authz_session(request_rec *r, authz_status *none)
+{
+    flexsaml_session *s;
+
+    /* FlexSAMLAuth optional lets a request without a session through with
+     * an empty user: it has no roles or claims to show. */
+    if (!r->user || !*r->user) {
+        *none = AUTHZ_DENIED_NO_USER;
+        return NULL;
+    }
+    if (!(s = flexsaml_request_session(r)))
+        *none = AUTHZ_DENIED;
+    return s;
+}
+
 static authz_status check_roles(request_rec *r, const char *line, const void *parsed)
 {
     const apr_array_header_t *want = parsed;
     flexsaml_session *s;
+    authz_status none;
     int i;
 
     (void)line;
-    /* FlexSAMLAuth optional lets a request without a session through with
-     * an empty user: it has no roles to show. */
-    if (!r->user || !*r->user)
-        return AUTHZ_DENIED_NO_USER;
-    s = flexsaml_request_session(r);
-    if (!s)
-        return AUTHZ_DENIED;
+    if (!(s = flexsaml_authz_session(r, &none)))
+        return none;
     for (i = 0; i < want->nelts; i++) {
         const char *role = APR_ARRAY_IDX(want, i, const char *);
         if (!strcmp(role, FLEXSAML_WFO_ANY)) {

@@ -131,14 +131,12 @@ static authz_status check_claim(request_rec *r, const char *line, const void *pa
 {
     const claim_rule *rule = parsed;
     flexsaml_session *s;
+    authz_status none;
     match_ctx m;
 
     (void)line;
-    if (!r->user || !*r->user)
-        return AUTHZ_DENIED_NO_USER;
-    s = flexsaml_request_session(r);
-    if (!s)
-        return AUTHZ_DENIED;
+    if (!(s = flexsaml_authz_session(r, &none)))
+        return none;
     memset(&m, 0, sizeof(m));
     m.rule = rule;
     m.p = r->pool;

@@ -59,20 +59,25 @@ def hold(site, n, path=b"/flexsaml/acs", length=262144, origin=False):
     return socks
 
 
-def test_a_stalled_acs_post_does_not_reserve_the_whole_body(one_child):
-    child = event_child(one_child)
+def stalled_growth(site, **post):
+    """KiB the child grows by while HELD posts that announced their bodies wait."""
+    child = event_child(site)
     # Warm up: every worker thread has served a request once.
-    for s in hold(one_child, HELD):
+    for s in hold(site, HELD, **post):
         s.close()
     time.sleep(0.5)
     before = vm_data(child)
-    socks = hold(one_child, HELD)
+    socks = hold(site, HELD, **post)
     try:
         time.sleep(1.0)
-        grown_kib = vm_data(child) - before
+        return vm_data(child) - before
     finally:
         for s in socks:
             s.close()
+
+
+def test_a_stalled_acs_post_does_not_reserve_the_whole_body(one_child):
+    grown_kib = stalled_growth(one_child)
     print("VmData grew by %d KiB with %d stalled ACS POSTs" % (grown_kib, HELD))
     # 20 x 256 KiB = 5 MiB when the body is reserved up front; a few pages
     # per request otherwise.
@@ -84,18 +89,7 @@ def test_a_stalled_protected_post_does_not_reserve_the_whole_body(one_child):
     (FlexSAMLPreservePost, 1 MiB by default). Before the fix each held post
     reserved 1 MiB: after a warm-up round the allocator hands those blocks
     back, and the child still grew by about 2 MiB (120 KiB after)."""
-    child = event_child(one_child)
-    for s in hold(one_child, HELD, b"/protected/", 1048576, origin=True):
-        s.close()
-    time.sleep(0.5)
-    before = vm_data(child)
-    socks = hold(one_child, HELD, b"/protected/", 1048576, origin=True)
-    try:
-        time.sleep(1.0)
-        grown_kib = vm_data(child) - before
-    finally:
-        for s in socks:
-            s.close()
+    grown_kib = stalled_growth(one_child, path=b"/protected/", length=1048576, origin=True)
     print("VmData grew by %d KiB with %d stalled protected POSTs" % (grown_kib, HELD))
     assert grown_kib < 1024, "held protected POSTs grew the child by %d KiB" % grown_kib
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(not shutil.which("redis-server") or not shutil.w
 
 PASSWORD = "s3cret redis password"
 # The README's ACL line for the module's user, as an administrator would paste it.
-ACL = "resetkeys ~flexsaml:* resetchannels -@all +get +set +del +ping +select"
+ACL = "resetkeys ~flexsaml:* resetchannels -@all +get +set +del +select"
 
 
 class RedisServer:
@@ -81,6 +81,13 @@ def redis_node(keys, cache, secret=None, name="node", extra=""):
 
 
 # ---- apachectl -t: offline, and says what is wrong ----
+
+def test_the_acl_line_is_the_readmes():
+    """The farm tests run the module as the ACL user the README tells an
+    administrator to create: the line there must be the one tested here."""
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    assert ACL in readme
+
 
 def test_configtest_is_offline_and_refuses_a_network_store_without_passphrase(keys):
     port = harness.free_port()  # nothing listens there: -t must not care
