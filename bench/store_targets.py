@@ -140,6 +140,16 @@ class Site(servers.FlexSAML):
         return self
 
 
+def sign_in(factory, site):
+    """One real sign-in through the ACS (the busy session); its cookie."""
+    import requests
+    b64 = factory.make(site, 1)[0]
+    r = requests.post(site.acs, data={"SAMLResponse": b64}, allow_redirects=False, timeout=30)
+    if r.status_code != 303:
+        raise SystemExit("%s: login gave %d\n%s" % (site.tag, r.status_code, site.error_log()[-2000:]))
+    return r.cookies.get(site.cookie)
+
+
 def lines_file(path, lines):
     with open(path, "w") as f:
         f.write("".join(line + "\n" for line in lines))
@@ -244,13 +254,7 @@ def main():
     with responses.Factory(key, cert) as factory:
         try:
             def login(s):
-                """One real sign-in through the ACS: the busy session."""
-                import requests
-                b64 = factory.make(s, 1)[0]
-                r = requests.post(s.acs, data={"SAMLResponse": b64}, allow_redirects=False, timeout=30)
-                if r.status_code != 303:
-                    raise SystemExit("%s: login gave %d" % (s.tag, r.status_code))
-                return r.cookies.get(s.cookie)
+                return sign_in(factory, s)
 
             for threads, procs, per, conns in ((50, 2, 25, 20), (400, 8, 50, 200)):
                 g = "t%d" % threads
