@@ -37,6 +37,7 @@ static void flexsaml_register_hooks(apr_pool_t *p)
      * the session has run. */
     ap_hook_fixups(flexsaml_strip_cookies, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_insert_error_filter(flexsaml_authz_forbid, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(flexsaml_authz_site_page, NULL, NULL, APR_HOOK_MIDDLE);
     /* After the denial page chose its content type. */
     ap_hook_insert_error_filter(flexsaml_error_filters, NULL, NULL, APR_HOOK_LAST);
     flexsaml_register_error_filter();

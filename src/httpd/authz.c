@@ -111,6 +111,21 @@ void flexsaml_authz_forbid(request_rec *r)
         flexsaml_error_type(r, "text/html; charset=utf-8");
 }
 
+/* A site's ErrorDocument 403 that is a local path is served by an internal
+ * redirect, which keeps the 401 mod_authz_core answered: no error filter
+ * runs for it, so flexsaml_authz_forbid never makes it a 403. The page is
+ * the site's; the status, and what the page's scripts see, must be 403. */
+int flexsaml_authz_site_page(request_rec *r)
+{
+    if (r->prev && r->status == HTTP_UNAUTHORIZED &&
+        apr_table_get(r->prev->notes, "flexsaml-site-403")) {
+        r->status = HTTP_FORBIDDEN;
+        apr_table_setn(r->subprocess_env, "REDIRECT_STATUS", "403");
+        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+    }
+    return DECLINED;
+}
+
 const char *flexsaml_authz_page(request_rec *r, const char *inner)
 {
     return apr_pstrcat(r->pool, PAGE_HEAD, inner, PAGE_TAIL, NULL);

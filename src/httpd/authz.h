@@ -17,6 +17,8 @@ int flexsaml_authz_wants_json(request_rec *r);
 void flexsaml_authz_set_denial(request_rec *r, const char *body, int json);
 /* Answers a denial with a page (or JSON) that names the roles wanted. */
 void flexsaml_authz_forbid(request_rec *r);
+/* fixups: the same for a site's ErrorDocument 403 that is a local page. */
+int flexsaml_authz_site_page(request_rec *r);
 /* The session a Require rule judges, or NULL with what to answer in *none
  * (no user: mod_authz_core then asks for authentication). */
 flexsaml_session *flexsaml_authz_session(request_rec *r, authz_status *none);

@@ -108,3 +108,21 @@ def test_site_error_document_400_path_wins_for_a_refusal(own_pages):
 def test_json_for_scripts_keeps_its_body_despite_error_documents(own_pages):
     r = requests.get(own_pages.base + "/admin/", headers=JSON, allow_redirects=False)
     assert r.status_code == 401 and r.headers["Content-Type"] == "application/json"
+
+
+def test_site_error_document_403_path_wins_for_a_role_denial(keys):
+    """A local-path ErrorDocument (the common form, a page of the portal) for a
+    person signed in without the role: the status stays 403, the body is the
+    site's page, and the denial is still logged."""
+    conf = ADMIN_ONLY + "ErrorDocument 403 /errors/403.html\n"
+    s = Site(keys, conf, name="ownpath403",
+             extra_files={"htdocs/admin/index.html": "<h1>admin</h1>\n",
+                          "htdocs/errors/403.html": "<h1>site 403</h1>\n"}).start()
+    try:
+        mark = s.apache.log_mark()
+        r = signed_in(s, "alice").get(s.base + "/admin/", allow_redirects=False)
+        assert r.status_code == 403, (r.status_code, r.text[:200])
+        assert "site 403" in r.text and "Access denied" not in r.text
+        assert "lacks a role for /admin/" in s.apache.log_since(mark)
+    finally:
+        s.stop()
