@@ -78,6 +78,7 @@ void flexsaml_settings_init(flexsaml_settings *s)
     s->session_lifetime = FLEXSAML_UNSET;
     s->session_idle_timeout = FLEXSAML_UNSET;
     s->preserve_post = FLEXSAML_UNSET;
+    s->forwarded_headers = FLEXSAML_UNSET;
     s->preserve_post_budget = FLEXSAML_UNSET;
     s->idp_metadata_refresh = FLEXSAML_UNSET;
     s->cert_expiry_warning = FLEXSAML_UNSET;
@@ -153,6 +154,7 @@ void flexsaml_settings_merge(apr_pool_t *p, flexsaml_settings *c, const flexsaml
     c->max_session_bytes = PICK(max_session_bytes);
     c->user_attribute = PICK(user_attribute);
     c->trusted_proxies = PICK(trusted_proxies);
+    c->forwarded_headers = PICK_INT(forwarded_headers);
     c->passphrases = PICK(passphrases);
     flexsaml_tr_settings_merge(&c->taskrouter, &base->taskrouter, &add->taskrouter);
 }
@@ -187,6 +189,8 @@ void flexsaml_settings_apply_defaults(apr_pool_t *p, flexsaml_settings *c)
         c->session_idle_timeout = 0;
     if (c->preserve_post == FLEXSAML_UNSET)
         c->preserve_post = DEFAULT_PRESERVE_POST;
+    if (c->forwarded_headers == FLEXSAML_UNSET)
+        c->forwarded_headers = FLEXSAML_FWD_ALL;
     if (c->preserve_post_budget == FLEXSAML_UNSET)
         c->preserve_post_budget = DEFAULT_PRESERVE_POST_BUDGET;
     if (c->idp_metadata_refresh == FLEXSAML_UNSET)

@@ -71,10 +71,11 @@ typedef struct {
     flexsaml_claims_conf *claims;                                                                  \
     apr_size_t max_attr_bytes;                                                                     \
     apr_size_t max_session_bytes;                                                                  \
-    const char *user_attribute;               /* FlexSAMLUser; NULL = NameID */                    \
-    apr_array_header_t *trusted_proxies;      /* apr_ipsubnet_t *, or NULL */                      \
-    apr_array_header_t *passphrases;          /* FlexSAMLCryptoPassphrase sources */               \
-    int strip_cookies;                        /* the module's cookies kept from proxies and CGI */ \
+    const char *user_attribute;          /* FlexSAMLUser; NULL = NameID */                         \
+    apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *, or NULL */                           \
+    int forwarded_headers;           /* FLEXSAML_FWD_* taken from a trusted proxy; UNSET: all */   \
+    apr_array_header_t *passphrases; /* FlexSAMLCryptoPassphrase sources */                        \
+    int strip_cookies;               /* the module's cookies kept from proxies and CGI */          \
     apr_array_header_t *required_claims;      /* FlexSAMLRequireClaims; empty: none */             \
     apr_interval_time_t session_idle_timeout; /* 0: off */                                         \
     apr_off_t preserve_post; /* FlexSAMLPreservePost: largest body kept; 0: off */                 \
@@ -122,6 +123,13 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
  * The module's command table, the core table and the tool are all expanded
  * from this one list; adding a directive here (and its setter in
  * settings_set.c or settings_tr.c) is all it takes. */
+/* FlexSAMLForwardedHeaders: the headers of a trusted proxy that count. */
+#define FLEXSAML_FWD_FORWARDED 1
+#define FLEXSAML_FWD_PROTO 2
+#define FLEXSAML_FWD_HOST 4
+#define FLEXSAML_FWD_PORT 8
+#define FLEXSAML_FWD_ALL 15
+
 #define FLEXSAML_DIRECTIVES(X)                                                                     \
     X(SPEntityID, TAKE1, SERVER, "This SP's entity ID (Okta: Audience URI)")                       \
     X(EndpointPath, TAKE1, SERVER,                                                                 \
@@ -198,6 +206,9 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
       "Largest stored session, all attributes together (default 49152)")                           \
     X(TrustedProxies, ITERATE, SERVER,                                                             \
       "Addresses whose X-Forwarded-Proto/-Host or Forwarded headers define the public URL")        \
+    X(ForwardedHeaders, ITERATE, SERVER,                                                           \
+      "Which headers of a trusted proxy count: Forwarded X-Forwarded-Proto X-Forwarded-Host "      \
+      "X-Forwarded-Port (default: all four); name only those the proxy sets itself")               \
     X(CryptoPassphrase, TAKE12, SERVER,                                                            \
       "Seals stored sessions: file:/path (mode 600) or env:VAR (current), then optionally the "    \
       "previous one")                                                                              \

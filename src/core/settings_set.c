@@ -460,6 +460,29 @@ SETTER(PassClaimsAs)
     return NULL;
 }
 
+SETTER(ForwardedHeaders)
+{
+    static const struct {
+        const char *name;
+        int bit;
+    } known[] = {{"Forwarded", FLEXSAML_FWD_FORWARDED},
+                 {"X-Forwarded-Proto", FLEXSAML_FWD_PROTO},
+                 {"X-Forwarded-Host", FLEXSAML_FWD_HOST},
+                 {"X-Forwarded-Port", FLEXSAML_FWD_PORT}};
+    apr_size_t i;
+    (void)argc;
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (!strcasecmp(argv[0], known[i].name)) {
+            s->forwarded_headers =
+                (s->forwarded_headers == FLEXSAML_UNSET ? 0 : s->forwarded_headers) | known[i].bit;
+            return NULL;
+        }
+    return apr_psprintf(cx->p,
+                        "%s: \"%s\" is not one of Forwarded, X-Forwarded-Proto, X-Forwarded-Host, "
+                        "X-Forwarded-Port",
+                        NAME(ForwardedHeaders), argv[0]);
+}
+
 SETTER(TrustedProxies)
 {
     char *ip = apr_pstrdup(cx->p, argv[0]), *mask = strchr(ip, '/');

@@ -296,14 +296,15 @@ int flexsaml_check_authn(request_rec *r)
     return OK;
 }
 
-/* A back end behind mod_proxy, or a CGI script, that logs its requests or
- * is compromised would otherwise hold working sessions. */
+/* A back end behind mod_proxy, a CGI script, or any other handler that runs
+ * an application (PHP, WSGI, Lua, SSI...) and logs its requests or is
+ * compromised would otherwise hold working sessions. A static file (no
+ * handler: the hot path) and the module's own pages need no rewrite. */
 static int hands_off(const request_rec *r)
 {
     const char *h = r->handler;
     return r->proxyreq != PROXYREQ_NONE ||
-           (h && (!strncmp(h, "proxy:", 6) || !strcmp(h, "proxy-server") ||
-                  !strcmp(h, "cgi-script") || !strcmp(h, "cgi")));
+           (h && strcmp(h, "default-handler") != 0 && strncmp(h, "flexsaml-", 9) != 0);
 }
 
 int flexsaml_strip_cookies(request_rec *r)

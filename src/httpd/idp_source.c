@@ -111,27 +111,37 @@ static const char *accept_metadata(apr_pool_t *p, const flexsaml_srv_cfg *c, con
 }
 
 /* Whoever can change the cache chooses the IdP's signing key the next time
- * the URL is down, and whoever can write its folder can swap the file or
- * point a name in it elsewhere: the cache is used only when its folder and
- * the file belong to the user writing it (or root) and nobody else can
- * write them. NULL when it can be trusted, else why not. */
+ * the URL is down, and whoever can write a folder on its path can swap the
+ * file or the folder itself (between the check and the read) or point a
+ * name elsewhere: the cache is used only when the file and every folder
+ * above it belong to the user writing it (or root) and nobody else can write
+ * them; a root-owned sticky folder such as /tmp lets nobody rename what is
+ * not theirs. NULL when it can be trusted, else why not. */
 static const char *cache_untrusted(apr_pool_t *p, const char *path)
 {
     char *dir = apr_pstrdup(p, path), *slash = strrchr(dir, '/');
     struct stat st;
     uid_t me = geteuid();
+    int first = 1;
 
-    if (!slash)
+    if (!slash || *path != '/')
         return "is not an absolute path";
-    *(slash == dir ? slash + 1 : slash) = '\0';
-    if (stat(dir, &st) != 0)
-        return apr_psprintf(p, "is in %s, which does not exist", dir);
-    if ((st.st_uid != me && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)))
-        return apr_psprintf(p,
-                            "is in %s, which others can write (a user that can write there could "
-                            "plant its own signing key, or make this server overwrite another "
-                            "file): make the folder root's, mode 755",
-                            dir);
+    for (;;) {
+        *(slash == dir ? slash + 1 : slash) = '\0';
+        if (stat(dir, &st) != 0)
+            return apr_psprintf(p, "is in %s, which does not exist", dir);
+        if ((st.st_uid != me && st.st_uid != 0) ||
+            ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_uid == 0 && (st.st_mode & S_ISVTX))))
+            return apr_psprintf(p,
+                                "is in %s, %s others can write (a user that can write there "
+                                "could plant its own signing key, or make this server overwrite "
+                                "another file): make it root's, mode 755",
+                                dir, first ? "which" : "a folder above it that");
+        first = 0;
+        if (slash == dir)
+            break;
+        slash = strrchr(dir, '/');
+    }
     if (lstat(path, &st) != 0)
         return NULL; /* not written yet */
     if (!S_ISREG(st.st_mode) || (st.st_uid != me && st.st_uid != 0) ||

@@ -198,7 +198,7 @@ void flexsaml_post_register(apr_pool_t *p)
 
 void flexsaml_post_replay(request_rec *r, const flexsaml_srv_cfg *c, const flexsaml_session *s)
 {
-    const char *cookie, *dot, *id, *val, *plain, *nl1, *nl2, *sp;
+    const char *cookie, *dot, *id, *val, *plain, *nl1, *nl2, *sp, *cl;
     apr_size_t klen = 0, vlen = 0, plen = 0;
     const unsigned char *key;
     flexsaml_sealer *sealer;
@@ -206,6 +206,13 @@ void flexsaml_post_replay(request_rec *r, const flexsaml_srv_cfg *c, const flexs
     replay_ctx *ctx;
 
     if (r->main || r->method_number != M_GET)
+        return;
+    /* The replay hands the kept body to the handler and never reads the
+     * connection: a body sent with this GET would stay there and be read
+     * as the next request (request smuggling behind a proxy that reuses
+     * connections). Such a GET gets no replay. */
+    if (apr_table_get(r->headers_in, "Transfer-Encoding") ||
+        ((cl = apr_table_get(r->headers_in, "Content-Length")) != NULL && strcmp(cl, "0") != 0))
         return;
     cookie = flexsaml_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"), POST_COOKIE);
     if (!cookie || !(dot = strchr(cookie, '.')))
@@ -247,6 +254,9 @@ void flexsaml_post_replay(request_rec *r, const flexsaml_srv_cfg *c, const flexs
                    apr_psprintf(r->pool, "%" APR_SIZE_T_FMT, ctx->len));
     apr_table_unset(r->headers_in, "Transfer-Encoding");
     ap_add_input_filter(FILTER_NAME, ctx, r, r->connection);
+    /* Nothing of this request is read from the connection: end it after the
+     * answer rather than trust what may follow. */
+    r->connection->keepalive = AP_CONN_CLOSE;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "flexsaml: replaying the POST of %" APR_SIZE_T_FMT
                   " bytes to %s kept through the login of %s",

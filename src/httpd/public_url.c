@@ -36,23 +36,27 @@ static int from_trusted_proxy(request_rec *r, const flexsaml_srv_cfg *c)
     return 0;
 }
 
-/* The first element of a comma-separated header, trimmed. */
-static const char *first_item(apr_pool_t *p, const char *v)
+/* The last element of a comma-separated header, trimmed: the one the
+ * nearest proxy added. A proxy that appends (Apache's mod_proxy, RFC 7239)
+ * leaves whatever the client sent in front of it. */
+static const char *last_item(apr_pool_t *p, const char *v)
 {
-    const char *end;
+    const char *comma, *end;
     if (!v)
         return NULL;
+    if ((comma = strrchr(v, ',')) != NULL)
+        v = comma + 1;
     while (*v == ' ' || *v == '\t')
         v++;
     end = v + strcspn(v, ", \t");
     return end > v ? apr_pstrmemdup(p, v, (apr_size_t)(end - v)) : NULL;
 }
 
-/* A parameter of the first element of an RFC 7239 Forwarded header. */
+/* A parameter of the last element of an RFC 7239 Forwarded header. */
 static const char *forwarded_param(apr_pool_t *p, const char *fwd, const char *name)
 {
     apr_size_t n = strlen(name);
-    const char *s = fwd, *end;
+    const char *s = strrchr(fwd, ',') ? strrchr(fwd, ',') + 1 : fwd, *end;
     while (s && *s && *s != ',') {
         while (*s == ' ' || *s == ';')
             s++;
@@ -115,9 +119,9 @@ static void note_ignored(request_rec *r, const flexsaml_srv_cfg *c, const public
     apr_time_t now, last;
 
     if (!proto)
-        proto = first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Proto"));
+        proto = last_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Proto"));
     if (!host)
-        host = first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Host"));
+        host = last_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Host"));
     if ((!proto || !strcasecmp(proto, b->scheme)) && (!host || !strcasecmp(host, b->host)))
         return;
     apr_table_setn(r->notes, "flexsaml-forwarded-ignored", "1");
@@ -158,16 +162,21 @@ static public_base base_of(request_rec *r)
     /* Each header counts on its own: an ALB sends only X-Forwarded-Proto, an
      * Apache ProxyPass front end only X-Forwarded-Host. */
     if (trusted) {
-        const char *fwd = apr_table_get(r->headers_in, "Forwarded");
+        /* Only the headers the proxy sets itself (FlexSAMLForwardedHeaders):
+         * one it passes through unchanged is the client's to choose. */
+        int want = c->forwarded_headers;
+        const char *fwd =
+            want & FLEXSAML_FWD_FORWARDED ? apr_table_get(r->headers_in, "Forwarded") : NULL;
         const char *proto = fwd ? forwarded_param(r->pool, fwd, "proto") : NULL;
         const char *host = fwd ? forwarded_param(r->pool, fwd, "host") : NULL;
-        unsigned fport;
+        unsigned fport = 0;
 
-        if (!proto)
-            proto = first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Proto"));
-        if (!host)
-            host = first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Host"));
-        fport = port_of(first_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Port")));
+        if (!proto && want & FLEXSAML_FWD_PROTO)
+            proto = last_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Proto"));
+        if (!host && want & FLEXSAML_FWD_HOST)
+            host = last_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Host"));
+        if (want & FLEXSAML_FWD_PORT)
+            fport = port_of(last_item(r->pool, apr_table_get(r->headers_in, "X-Forwarded-Port")));
         if (proto && strcasecmp(proto, "http") != 0 && strcasecmp(proto, "https") != 0)
             proto = NULL;
         if (host && !host_ok(host))

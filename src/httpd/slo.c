@@ -32,9 +32,15 @@
 /* How long after its IssueInstant the IdP's LogoutRequest is taken. */
 #define LOGOUT_MAX_AGE apr_time_from_sec(300)
 
-static const char *index_key(request_rec *r, const char *name_id, const char *session_index)
+/* Scoped to this SP and its IdP: hosts of other SPs may share the store,
+ * and a LogoutRequest from one IdP must not end another SP's sessions of a
+ * person with the same NameID. */
+static const char *index_key(request_rec *r, const flexsaml_srv_cfg *c, const char *name_id,
+                             const char *session_index)
 {
-    return apr_pstrcat(r->pool, name_id, "\n", session_index ? session_index : "", NULL);
+    const flexsaml_idp *idp = flexsaml_sp_idp(flexsaml_request_sp(r, c->rt));
+    return apr_pstrcat(r->pool, c->sp_entity_id, "\n", idp->entity_id, "\n", name_id, "\n",
+                       session_index ? session_index : "", NULL);
 }
 
 /* Adds ref to the space-separated list under key, newest first. Two logins of
@@ -76,8 +82,8 @@ void flexsaml_slo_remember(request_rec *r, const flexsaml_srv_cfg *c, const flex
     if (!ref)
         return;
     if (s->ident.session_index)
-        index_add(r, c, index_key(r, s->ident.name_id, s->ident.session_index), ref, s->expires);
-    index_add(r, c, index_key(r, s->ident.name_id, NULL), ref, s->expires);
+        index_add(r, c, index_key(r, c, s->ident.name_id, s->ident.session_index), ref, s->expires);
+    index_add(r, c, index_key(r, c, s->ident.name_id, NULL), ref, s->expires);
 }
 
 /* Ends every session the index lists under key; the number ended. */
@@ -121,7 +127,7 @@ static int idp_logout_request(request_rec *r, const flexsaml_srv_cfg *c,
     if (rv != APR_SUCCESS)
         return flexsaml_store_unavailable(r, rv, "record the LogoutRequest id");
     /* Without a SessionIndex the IdP means every session of that person. */
-    ended = end_indexed(r, c, index_key(r, m->name_id, m->session_index));
+    ended = end_indexed(r, c, index_key(r, c, m->name_id, m->session_index));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "flexsaml: IdP-initiated logout of %s (SessionIndex %s): %d session(s) ended "
                   "here",

@@ -218,9 +218,13 @@ static apr_status_t memcache_once(socache *sc, const void *key, apr_size_t klen,
     apr_int64_t secs = apr_time_sec(expiry - now) + 1;
     apr_status_t rv;
 
-    /* memcached reads more than 30 days as a date; markers live minutes. */
+    /* memcached reads more than 30 days as a date, and 0 as "never": an
+     * expiry already past (a negative count would wrap to a date in 2106)
+     * keeps the marker one second. Markers live minutes. */
     if (secs > 30 * 24 * 3600)
         secs = 30 * 24 * 3600;
+    if (secs < 1)
+        secs = 1;
     rv = apr_memcache_add(sc->adder, k, (char *)"1", 1, (apr_uint32_t)secs, 0);
     return rv;
 }

@@ -109,3 +109,31 @@ def test_strip_cookies_off_keeps_them(keys, echo):
         assert "flexsaml_session=" in got.get("cookie", "")
     finally:
         site.stop()
+
+
+LUA_ECHO = """function handle(r)
+    r.content_type = "text/plain"
+    r:puts("cookie=" .. (r.headers_in["Cookie"] or "") .. "\\n")
+    return apache2.OK
+end
+"""
+
+
+def test_any_application_handler_gets_no_session_cookie(keys):
+    """Not only mod_proxy and CGI run applications: PHP, WSGI and Lua are
+    handlers too, and before this only proxy and CGI lost the cookies (a
+    mod_lua script saw flexsaml_session)."""
+    site = Site(keys, """
+LoadModule lua_module {mods}/mod_lua.so
+<Location /protected/>
+    AddHandler lua-script .lua
+</Location>
+""", name="striplua", extra_files={"htdocs/protected/echo.lua": LUA_ECHO}).start()
+    try:
+        s, _ = site.login(user="alice")
+        s.cookies.set("theme", "dark")
+        r = s.get(site.base + "/protected/echo.lua")
+        assert r.status_code == 200 and r.text.startswith("cookie="), r.text[:200]
+        assert "flexsaml_session" not in r.text and "theme=dark" in r.text
+    finally:
+        site.stop()

@@ -277,3 +277,22 @@ def test_a_redis_dump_yields_no_cookie(keys):
         if site:
             site.stop()
         redis.cleanup()
+
+
+def test_a_logout_request_ends_nothing_of_another_sp_sharing_the_store(keys):
+    """Security: two SPs (two entity IDs, here two Apaches) on one store. The
+    logout index once held NameID + SessionIndex only, and ending a session by
+    its reference ignored the host it belongs to: a LogoutRequest sent to SP B
+    ended the person's session on SP A."""
+    shared = harness.make_tree("flexsaml-slo-shared-")
+    cache = 'FlexSAMLSessionCache "lmdb:%s/lmdb"\n' % shared
+    a = slo_site(keys, cache, name="slo-a")
+    b = slo_site(keys, cache, name="slo-b")
+    try:
+        on_a, on_b = alice_session(a, "sess-shared"), alice_session(b, "sess-shared")
+        assert requests.get(idp_request(b, keys), allow_redirects=False).status_code == 303
+        assert not signed_in(b, on_b)
+        assert signed_in(a, on_a)
+    finally:
+        a.stop()
+        b.stop()

@@ -301,21 +301,26 @@ def test_plain_http_on_loopback_is_accepted_with_a_warning(keys):
     assert "plain http on loopback" in res.stderr
 
 
-@pytest.mark.parametrize("owned", ["folder", "file"])
+@pytest.mark.parametrize("owned", ["folder", "file", "parent"])
 def test_cache_in_a_folder_the_apache_user_can_write_is_not_trusted(keys, rotation, tmp_path, owned):
     """The Apache user plants its own key in the cache (its folder, or the
-    file an older version let the children write); the URL is down at the
-    next start: the cache must not be taken."""
+    file an older version let the children write, or a folder above it, where
+    it can swap the cache's folder between root's check and root's read); the
+    URL is down at the next start: the cache must not be taken. Only the
+    immediate folder was checked before: "parent" was trusted."""
     srv, _, _ = rotation
     site, cache = url_site(keys, srv, refresh="24h")
     cache_dir = os.path.dirname(cache)
     if owned == "folder":
         subprocess.run(["chown", "www-data", cache_dir], check=True)
+    if owned == "parent":
+        subprocess.run(["chown", "www-data", os.path.dirname(cache_dir)], check=True)
     key, cert = str(tmp_path / "k.pem"), str(tmp_path / "c.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                     "-subj", "/CN=planted", "-keyout", key, "-out", cert], check=True, capture_output=True)
     open(cache, "wb").write(metadata([cert]))
-    subprocess.run(["chown", "www-data", cache], check=True)
+    if owned != "parent":
+        subprocess.run(["chown", "www-data", cache], check=True)
     srv.stop()
     try:
         res = site.apache.configtest()
@@ -323,7 +328,8 @@ def test_cache_in_a_folder_the_apache_user_can_write_is_not_trusted(keys, rotati
         site.stop()
     assert res.returncode != 0, res.stderr
     assert "FlexSAMLIdPMetadataCache" in res.stderr
-    assert ("others can write" if owned == "folder" else "only root can write") in res.stderr
+    assert {"folder": "which others can write", "file": "only root can write",
+            "parent": "a folder above it that others can write"}[owned] in res.stderr
 
 
 def test_configtest_warns_and_writes_nothing_in_a_writable_cache_folder(keys, rotation):

@@ -171,3 +171,45 @@ def test_configtest_checks_the_budget(keys):
         assert "must be at least the first" in t.stderr + t.stdout
     finally:
         site.stop()
+
+
+def raw_exchange(site, request, wait=1.5):
+    """Sends bytes on one connection; returns all it answers until it closes or is quiet."""
+    import socket
+    import time
+    port = int(site.base.rsplit(":", 1)[1])
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(request)
+    sock.settimeout(0.3)
+    got, end = b"", time.time() + wait
+    while time.time() < end:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        got += chunk
+    sock.close()
+    return got
+
+
+def test_a_get_with_a_body_gets_no_replay_and_smuggles_nothing(post_site):
+    """Security: the replay turns a GET into the kept POST without reading the
+    connection. A body sent with that GET stayed on the connection and was
+    read as the next request: a second request hidden in it was answered
+    (two responses on one connection, the first of them the replay)."""
+    s = browser(post_site)
+    r = s.post(post_site.base + "/protected/form.cgi", data={"a": "1"}, allow_redirects=False)
+    through_idp(post_site, s, r)
+    cookies = "; ".join("%s=%s" % (k, v) for k, v in s.cookies.items())
+    hidden = b"GET /protected/form.cgi?smuggled=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + \
+        cookies.encode() + b"\r\n\r\n"
+    got = raw_exchange(post_site, b"GET /protected/form.cgi HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: "
+                       + cookies.encode() + b"\r\nContent-Length: " + str(len(hidden)).encode()
+                       + b"\r\n\r\n" + hidden)
+    assert got.count(b"HTTP/1.1 ") == 1, got[:600]
+    assert b"method=GET" in got and b"method=POST" not in got
+    assert b"smuggled" not in open(post_site.apache.root + "/logs/access.log", "rb").read()
+    # the kept POST still waits for a clean GET of that URL
+    assert echo(s.get(post_site.base + "/protected/form.cgi").text)["method"] == "POST"

@@ -92,3 +92,35 @@ def test_headers_that_agree_are_not_logged(untrusted):
     mark = untrusted.apache.log_mark()
     acs_url(untrusted, {"X-Forwarded-Proto": "http"})
     assert "was ignored" not in untrusted.apache.log_since(mark)
+
+
+def test_of_several_values_the_nearest_proxys_counts(trusted):
+    """Security: a proxy that appends (Apache's mod_proxy with X-Forwarded-Host,
+    RFC 7239's Forwarded) leaves what the client sent in front of its own
+    value. The first value was taken: the client chose the public host."""
+    assert acs_url(trusted, {"X-Forwarded-Host": "evil.example, " + PUBLIC}) == \
+        "http://%s/flexsaml/acs" % PUBLIC
+    assert acs_url(trusted, {"Forwarded": 'host="evil.example";proto=http, host="%s";proto=https'
+                             % PUBLIC}) == "https://%s/flexsaml/acs" % PUBLIC
+
+
+def test_only_the_headers_the_proxy_sets_count(keys):
+    """Security: behind a proxy that sets only X-Forwarded-Proto (an AWS ALB),
+    a client's own X-Forwarded-Host passes through it; with
+    FlexSAMLForwardedHeaders naming what the proxy sets, it is ignored."""
+    s = Site(keys, "FlexSAMLTrustedProxies 127.0.0.1/32\n"
+             "FlexSAMLForwardedHeaders X-Forwarded-Proto X-Forwarded-Port\n", name="alb").start()
+    try:
+        host = s.base.split("//", 1)[1]
+        assert acs_url(s, {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}) == \
+            "https://%s/flexsaml/acs" % host
+        t = s.apache.configtest()
+        assert t.returncode == 0
+    finally:
+        s.stop()
+    bad = Site(keys, "FlexSAMLForwardedHeaders X-Real-IP\n", name="fwdbad")
+    try:
+        t = bad.apache.configtest()
+        assert t.returncode != 0 and "is not one of Forwarded" in t.stdout + t.stderr
+    finally:
+        bad.stop()

@@ -89,6 +89,7 @@ static const sample samples[] = {
     {"FlexSAMLStripCookies", "off", "on", ALL, NULL},
     {"FlexSAMLMaxSessionBytes", "2048", "4096", ALL, NULL},
     {"FlexSAMLTrustedProxies", "10.0.0.0/8", "192.168.0.1", ALL, NULL},
+    {"FlexSAMLForwardedHeaders", "X-Forwarded-Proto", "Forwarded X-Forwarded-Host", ALL, NULL},
     {"FlexSAMLCryptoPassphrase", "env:A", "file:/b env:OLD", ALL, NULL},
     {"FlexSAMLIdPMetadataURL", "https://a/md", "https://b/md", ALL, NULL},
     {"FlexSAMLIdPMetadataCA", "/a-ca.pem", "/b-ca.pem", OVERRIDE | REPLACE, MD_URL},
@@ -380,6 +381,9 @@ static void test_directive_messages(void **state)
     has(set(&s, NULL, "FlexSAMLSessionLifetime", "31d"), "must be between 1 second and 30 days");
     assert_null(set(&s, NULL, "FlexSAMLSessionLifetime", "30d"));
     has(set(&s, NULL, "FlexSAMLPreservePost", "1048576 65536"), "must be at least the first");
+    has(set(&s, NULL, "FlexSAMLForwardedHeaders", "X-Real-IP"), "is not one of Forwarded");
+    assert_null(set(&s, NULL, "FlexSAMLForwardedHeaders", "x-forwarded-proto X-Forwarded-Port"));
+    assert_int_equal(s.forwarded_headers, FLEXSAML_FWD_PROTO | FLEXSAML_FWD_PORT);
     has(set(&s, NULL, "FlexSAMLPreservePost", "off 1048576"), "off takes nothing after it");
     assert_null(set(&s, NULL, "FlexSAMLPreservePost", "65536 1048576"));
     assert_int_equal(s.preserve_post, 65536);
