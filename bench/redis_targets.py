@@ -136,11 +136,7 @@ def main():
             print("\n(wrk -t2 -c20, 2 x 25 event threads; %d cores; run took %.0f s)"
                   % (os.cpu_count(), time.time() - t_start))
         finally:
-            for s in sites:
-                try:
-                    s.stop()
-                except Exception as e:  # noqa: BLE001
-                    print("stopping %s: %s" % (s.tag, e), file=sys.stderr)
+            store_targets.stop_all(sites)
             rd.cleanup()
             rd_open.cleanup()
 

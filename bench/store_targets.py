@@ -140,6 +140,15 @@ class Site(servers.FlexSAML):
         return self
 
 
+def stop_all(sites):
+    """Stops every server, saying which one would not, without hiding the run's own error."""
+    for s in sites:
+        try:
+            s.stop()
+        except Exception as e:  # noqa: BLE001
+            print("stopping %s: %s" % (s.tag, e), file=sys.stderr)
+
+
 def sign_in(factory, site):
     """One real sign-in through the ACS (the busy session); its cookie."""
     import requests
@@ -386,11 +395,7 @@ def main():
             print("\n(wrk -t2, -c20 at 50 threads and -c200 at 400; %d cores; run took %.0f s)"
                   % (os.cpu_count(), time.time() - t_start))
         finally:
-            for s in sites:
-                try:
-                    s.stop()
-                except Exception as e:  # noqa: BLE001
-                    print("stopping %s: %s" % (s.tag, e), file=sys.stderr)
+            stop_all(sites)
 
 
 if __name__ == "__main__":
