@@ -293,6 +293,26 @@ apr_status_t flexsaml_lmdb_once(flexsaml_lmdb *db, const void *key, apr_size_t k
     return finish(txn, rc);
 }
 
+apr_status_t flexsaml_lmdb_replace(flexsaml_lmdb *db, const void *key, apr_size_t klen,
+                                   apr_time_t expiry, const void *val, apr_size_t len,
+                                   apr_time_t now)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    MDB_txn *txn;
+    int rc;
+
+    if ((rc = mdb_txn_begin(db->env, NULL, 0, &txn)) != MDB_SUCCESS)
+        return status_of(rc);
+    rc = mdb_get(txn, db->dbi, &k, &v);
+    if (rc == MDB_SUCCESS && !live(&v, now))
+        rc = MDB_NOTFOUND;
+    else if (rc == MDB_SUCCESS && !room_for(db, klen + len))
+        rc = MDB_MAP_FULL;
+    else if (rc == MDB_SUCCESS)
+        rc = write_entry(db, txn, &k, expiry, val, len);
+    return finish(txn, rc);
+}
+
 apr_status_t flexsaml_lmdb_remove(flexsaml_lmdb *db, const void *key, apr_size_t klen)
 {
     MDB_val k = {klen, (void *)key};
@@ -418,6 +438,13 @@ static apr_status_t ops_once(void *b, const void *key, apr_size_t klen, apr_time
     return flexsaml_lmdb_once(b, key, klen, expiry, now);
 }
 
+static apr_status_t ops_replace(void *b, const void *key, apr_size_t klen, apr_time_t expiry,
+                                const void *val, apr_size_t len, apr_time_t now, apr_pool_t *p)
+{
+    (void)p;
+    return flexsaml_lmdb_replace(b, key, klen, expiry, val, len, now);
+}
+
 static apr_status_t ops_remove(void *b, const void *key, apr_size_t klen, apr_pool_t *p)
 {
     (void)p;
@@ -438,5 +465,5 @@ static apr_status_t ops_sweep(void *b, apr_time_t now, unsigned int *removed)
     return rv;
 }
 
-const flexsaml_store_ops flexsaml_lmdb_ops = {"lmdb",   ops_get,    ops_put,
-                                              ops_once, ops_remove, ops_sweep};
+const flexsaml_store_ops flexsaml_lmdb_ops = {"lmdb",     ops_get,   ops_put,    ops_once,
+                                              ops_remove, ops_sweep, ops_replace};

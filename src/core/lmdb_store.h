@@ -30,6 +30,10 @@ apr_status_t flexsaml_lmdb_put(flexsaml_lmdb *db, const void *key, apr_size_t kl
                                apr_time_t expiry, const void *val, apr_size_t len);
 /* Inserts key unless a live entry holds it (APR_EEXIST): the check and the
  * insert are one write transaction, atomic across every process. */
+/* Writes only over a live entry: APR_NOTFOUND otherwise, in one transaction. */
+apr_status_t flexsaml_lmdb_replace(flexsaml_lmdb *db, const void *key, apr_size_t klen,
+                                   apr_time_t expiry, const void *val, apr_size_t len,
+                                   apr_time_t now);
 apr_status_t flexsaml_lmdb_once(flexsaml_lmdb *db, const void *key, apr_size_t klen,
                                 apr_time_t expiry, apr_time_t now);
 /* APR_NOTFOUND when there was nothing to remove. */

@@ -426,21 +426,24 @@ static apr_status_t redis_get(void *b, const void *key, apr_size_t klen, apr_tim
     return rv;
 }
 
+/* cond: NULL, "NX" (only if absent) or "XX" (only if present). */
 static apr_status_t set(flexsaml_redis *rd, const void *key, apr_size_t klen, apr_time_t expiry,
-                        apr_time_t now, const void *val, apr_size_t len, int nx, apr_pool_t *p)
+                        apr_time_t now, const void *val, apr_size_t len, const char *cond,
+                        apr_pool_t *p)
 {
     char ms[24];
-    const char *argv[] = {"SET", prefixed(p, key, klen), val, "PX", ms, "NX"};
+    const char *argv[] = {"SET", prefixed(p, key, klen), val, "PX", ms, cond};
     size_t lens[] = {3, PREFIX_LEN + klen, len, 2, 0, 2};
     redisReply *r = NULL;
     apr_status_t rv;
 
     lens[4] = (size_t)ttl_ms(expiry, now, ms, sizeof(ms));
-    if ((rv = run(rd, nx ? 6 : 5, argv, lens, &r)) != APR_SUCCESS)
+    if ((rv = run(rd, cond ? 6 : 5, argv, lens, &r)) != APR_SUCCESS)
         return rv;
-    /* SET NX answers nil when the key is there: that is the replay. */
+    /* A condition not met answers nil: for NX that is the replay, for XX an
+     * entry removed in between. */
     rv = r->type == REDIS_REPLY_STATUS ? APR_SUCCESS
-         : r->type == REDIS_REPLY_NIL  ? APR_EEXIST
+         : r->type == REDIS_REPLY_NIL  ? (cond && cond[0] == 'N' ? APR_EEXIST : APR_NOTFOUND)
                                        : APR_EGENERAL;
     freeReplyObject(r);
     return rv;
@@ -449,13 +452,19 @@ static apr_status_t set(flexsaml_redis *rd, const void *key, apr_size_t klen, ap
 static apr_status_t redis_put(void *b, const void *key, apr_size_t klen, apr_time_t expiry,
                               const void *val, apr_size_t len, apr_pool_t *p)
 {
-    return set(b, key, klen, expiry, apr_time_now(), val, len, 0, p);
+    return set(b, key, klen, expiry, apr_time_now(), val, len, NULL, p);
 }
 
 static apr_status_t redis_once(void *b, const void *key, apr_size_t klen, apr_time_t expiry,
                                apr_time_t now, apr_pool_t *p)
 {
-    return set(b, key, klen, expiry, now, "1", 1, 1, p);
+    return set(b, key, klen, expiry, now, "1", 1, "NX", p);
+}
+
+static apr_status_t redis_replace(void *b, const void *key, apr_size_t klen, apr_time_t expiry,
+                                  const void *val, apr_size_t len, apr_time_t now, apr_pool_t *p)
+{
+    return set(b, key, klen, expiry, now, val, len, "XX", p);
 }
 
 static apr_status_t redis_remove(void *b, const void *key, apr_size_t klen, apr_pool_t *p)
@@ -471,8 +480,8 @@ static apr_status_t redis_remove(void *b, const void *key, apr_size_t klen, apr_
     return APR_SUCCESS;
 }
 
-const flexsaml_store_ops flexsaml_redis_ops = {"redis",    redis_get,    redis_put,
-                                               redis_once, redis_remove, NULL};
+const flexsaml_store_ops flexsaml_redis_ops = {"redis",      redis_get, redis_put,    redis_once,
+                                               redis_remove, NULL,      redis_replace};
 
 const char *flexsaml_redis_probe(flexsaml_redis *rd, apr_pool_t *p, int *fatal)
 {

@@ -35,6 +35,11 @@ typedef struct flexsaml_store_ops {
     /* Removes what expired before now, a bounded batch at a time, until
      * done; NULL when the backend expires entries itself. */
     apr_status_t (*sweep)(void *b, apr_time_t now, unsigned int *removed);
+    /* Update-if-present: APR_NOTFOUND, and nothing written, when no live
+     * entry holds key (removed in between: a logout must stay one). NULL:
+     * the common layer reads, then writes. */
+    apr_status_t (*replace)(void *b, const void *key, apr_size_t klen, apr_time_t expiry,
+                            const void *val, apr_size_t len, apr_time_t now, apr_pool_t *p);
 } flexsaml_store_ops;
 
 /* lmdb: b is a flexsaml_lmdb * (lmdb_store.h). */

@@ -66,9 +66,16 @@ static int still_in_use(request_rec *r, const flexsaml_srv_cfg *c, const char *i
         return 1;
     s->last_used = now;
     buf = flexsaml_session_encode(r->pool, s, &len);
-    rv = buf ? flexsaml_store_put(c->rt->store, r, flexsaml_public_host(r), FLEXSAML_KEY_SESSION,
-                                  id, s->expires, buf, len)
+    /* Only over the entry still there: a logout (or an IdP's, or another
+     * request's idle end) while this request ran must not be undone. */
+    rv = buf ? flexsaml_store_replace(c->rt->store, r, flexsaml_public_host(r),
+                                      FLEXSAML_KEY_SESSION, id, s->expires, buf, len)
              : APR_EGENERAL;
+    if (rv == APR_NOTFOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "flexsaml: the session of %s ended while this request ran", s->ident.name_id);
+        return 0;
+    }
     /* The request itself is fine: at worst the session ends a tenth early. */
     if (rv != APR_SUCCESS)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,

@@ -184,6 +184,31 @@ apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, const char *
     return rv;
 }
 
+apr_status_t flexsaml_store_replace(flexsaml_store *st, request_rec *r, const char *scope,
+                                    char kind, const char *id, apr_time_t expiry, const char *val,
+                                    apr_size_t len)
+{
+    unsigned char key[KEY_LEN];
+    apr_status_t rv;
+    const flexsaml_sealer *sealer = sealer_of(r, kind);
+    const char *old;
+
+    if (!st->driver->ops->replace) {
+        /* A backend without it: read, then write (a small window). */
+        if ((rv = flexsaml_store_get(st, r, scope, kind, id, &old, NULL)) != APR_SUCCESS)
+            return rv;
+        return flexsaml_store_put(st, r, scope, kind, id, expiry, val, len);
+    }
+    if ((rv = make_key(st, scope, kind, id, key)) != APR_SUCCESS)
+        return rv;
+    if (sealer &&
+        !(val = flexsaml_seal(r->pool, sealer, (const char *)key, KEY_LEN, val, len, &len)))
+        return APR_EGENERAL;
+    rv = st->driver->ops->replace(st->b, key, KEY_LEN, expiry, val, len, apr_time_now(), r->pool);
+    flexsaml_metric_store(r, FLEXSAML_OP_PUT, rv == APR_NOTFOUND ? APR_SUCCESS : rv);
+    return rv;
+}
+
 apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, const char *scope, char kind,
                                    const char *id)
 {

@@ -36,6 +36,10 @@ apr_status_t flexsaml_store_get(flexsaml_store *st, request_rec *r, const char *
 /* APR_ENOSPC when the store is full: nothing is evicted for it. */
 apr_status_t flexsaml_store_put(flexsaml_store *st, request_rec *r, const char *scope, char kind,
                                 const char *id, apr_time_t expiry, const char *val, apr_size_t len);
+/* put, only over a live entry: APR_NOTFOUND when it was removed meanwhile. */
+apr_status_t flexsaml_store_replace(flexsaml_store *st, request_rec *r, const char *scope,
+                                    char kind, const char *id, apr_time_t expiry, const char *val,
+                                    apr_size_t len);
 apr_status_t flexsaml_store_remove(flexsaml_store *st, request_rec *r, const char *scope, char kind,
                                    const char *id);
 /* Records id until expiry; APR_EEXIST when it was already recorded. */

@@ -395,8 +395,33 @@ static const char *socache_caveat(void *ctx, apr_pool_t *p)
     return NULL;
 }
 
-static const flexsaml_store_ops socache_ops = {"socache",    socache_get,    socache_put,
-                                               socache_once, socache_remove, NULL};
+/* Under the mutex the check and the write are one step for every process
+ * of this server (across a farm on memcache or apr-util's redis they are
+ * not: those keep a small window). */
+static apr_status_t socache_replace(void *b, const void *key, apr_size_t klen, apr_time_t expiry,
+                                    const void *val, apr_size_t len, apr_time_t now, apr_pool_t *p)
+{
+    socache *sc = b;
+    stripe *sp = stripe_of(sc, key);
+    const char *old = NULL;
+    apr_size_t n = 0;
+    apr_status_t rv;
+
+    (void)now;
+    if (len > MAX_VALUE)
+        return APR_ENOSPC;
+    if ((rv = apr_global_mutex_lock(sp->mutex)) != APR_SUCCESS)
+        return rv;
+    rv = retrieve(sc, sp, key, p, &old, &n);
+    if (rv == APR_SUCCESS)
+        rv = sc->provider->store(sp->instance, sc->s, key, (unsigned int)klen, expiry,
+                                 (unsigned char *)val, (unsigned int)len, p);
+    apr_global_mutex_unlock(sp->mutex);
+    return rv;
+}
+
+static const flexsaml_store_ops socache_ops = {
+    "socache", socache_get, socache_put, socache_once, socache_remove, NULL, socache_replace};
 
 const flexsaml_store_driver flexsaml_socache_driver = {
     &socache_ops, socache_create, socache_init, socache_child_init, NULL, socache_caveat, NULL};

@@ -160,6 +160,30 @@ static void test_put_get_remove(void **state)
     assert_int_equal(flexsaml_redis_ops.get(rd, "k1", 2, now, pool, &v, &n), APR_NOTFOUND);
 }
 
+/* SET XX: only over a key that is there. */
+static void test_replace_only_over_a_live_entry(void **state)
+{
+    flexsaml_redis *rd;
+    const char *v;
+    apr_size_t n;
+    apr_time_t now = apr_time_now();
+    (void)state;
+    NEED_SERVER();
+    rd = handle();
+    assert_int_equal(
+        flexsaml_redis_ops.replace(rd, "rx", 2, now + apr_time_from_sec(60), "n", 1, now, pool),
+        APR_NOTFOUND);
+    assert_int_equal(flexsaml_redis_ops.get(rd, "rx", 2, now, pool, &v, &n), APR_NOTFOUND);
+    assert_int_equal(flexsaml_redis_ops.put(rd, "rx", 2, now + apr_time_from_sec(60), "o", 1, pool),
+                     APR_SUCCESS);
+    assert_int_equal(
+        flexsaml_redis_ops.replace(rd, "rx", 2, now + apr_time_from_sec(60), "n", 1, now, pool),
+        APR_SUCCESS);
+    assert_int_equal(flexsaml_redis_ops.get(rd, "rx", 2, now, pool, &v, &n), APR_SUCCESS);
+    assert_memory_equal(v, "n", 1);
+    assert_int_equal(flexsaml_redis_ops.remove(rd, "rx", 2, pool), APR_SUCCESS);
+}
+
 static void test_entries_expire(void **state)
 {
     flexsaml_redis *rd;
@@ -250,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_parse_sentinel),
         cmocka_unit_test(test_parse_refuses),
         cmocka_unit_test(test_put_get_remove),
+        cmocka_unit_test(test_replace_only_over_a_live_entry),
         cmocka_unit_test(test_entries_expire),
         cmocka_unit_test(test_once_is_atomic_across_handles_and_threads),
         cmocka_unit_test(test_unreachable_fails_fast_with_a_reason),

@@ -129,6 +129,34 @@ static void test_once(void **state)
                      APR_EEXIST);
 }
 
+/* replace writes only over a live entry: the use of a session recorded by
+ * a request that read it before a logout must not bring it back. */
+static void test_replace(void **state)
+{
+    fixture *f = *state;
+    apr_time_t now = apr_time_now();
+    const char *v;
+    apr_size_t n;
+
+    assert_int_equal(f->ops->replace(f->db, "r", 1, now + SEC(60), "new", 3, now, f->pool),
+                     APR_NOTFOUND);
+    assert_int_equal(get(f, "r", now, &v, &n), APR_NOTFOUND);
+    assert_int_equal(put(f, "r", now + SEC(60), "old", 3), APR_SUCCESS);
+    assert_int_equal(f->ops->replace(f->db, "r", 1, now + SEC(90), "new", 3, now, f->pool),
+                     APR_SUCCESS);
+    assert_int_equal(get(f, "r", now + SEC(80), &v, &n), APR_SUCCESS);
+    assert_int_equal(n, 3);
+    assert_memory_equal(v, "new", 3);
+    assert_int_equal(f->ops->remove(f->db, "r", 1, f->pool), APR_SUCCESS);
+    assert_int_equal(f->ops->replace(f->db, "r", 1, now + SEC(60), "again", 5, now, f->pool),
+                     APR_NOTFOUND);
+    assert_int_equal(get(f, "r", now, &v, &n), APR_NOTFOUND);
+    /* An expired entry is as good as gone. */
+    assert_int_equal(put(f, "e", now + SEC(1), "old", 3), APR_SUCCESS);
+    assert_int_equal(f->ops->replace(f->db, "e", 1, now + SEC(60), "new", 3, now + SEC(2), f->pool),
+                     APR_NOTFOUND);
+}
+
 static void test_sweep(void **state)
 {
     fixture *f = *state;
@@ -290,6 +318,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_get_remove, setup_lmdb, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup_lmdb, teardown),
         cmocka_unit_test_setup_teardown(test_once, setup_lmdb, teardown),
+        cmocka_unit_test_setup_teardown(test_replace, setup_lmdb, teardown),
         cmocka_unit_test_setup_teardown(test_sweep, setup_lmdb, teardown),
         cmocka_unit_test_setup_teardown(test_big_values, setup_lmdb, teardown),
         cmocka_unit_test_setup_teardown(test_full_evicts_nothing, setup_lmdb_tiny, teardown),
