@@ -134,16 +134,6 @@ flexsaml_session *flexsaml_request_session(request_rec *r)
     return st->session;
 }
 
-static int wants_json(request_rec *r)
-{
-    const char *xrw = apr_table_get(r->headers_in, "X-Requested-With");
-    const char *accept = apr_table_get(r->headers_in, "Accept");
-    if (xrw && !strcasecmp(xrw, "XMLHttpRequest"))
-        return 1;
-    return accept && ap_strcasestr(accept, "application/json") &&
-           !ap_strcasestr(accept, "text/html");
-}
-
 /* authn_after > 0 makes it a step-up: ForceAuthn, and the answer must be a
  * sign-in from then on (checked at the ACS, pending.c carries it). */
 static int start_login(request_rec *r, const char *return_to, apr_time_t authn_after,
@@ -157,7 +147,7 @@ static int start_login(request_rec *r, const char *return_to, apr_time_t authn_a
      * a safe target (an absolute-form request line could name any host). */
     if (!flexsaml_safe_target(r, return_to))
         return_to = c->default_url;
-    if (wants_json(r)) {
+    if (flexsaml_wants_json(r)) {
         const char *login =
             apr_pstrcat(r->pool, flexsaml_endpoint_url(r, "/login"),
                         "?ReturnTo=", apr_pescape_urlencoded(r->pool, return_to), NULL);
@@ -240,19 +230,19 @@ static int no_session(request_rec *r, const flexsaml_dir_cfg *d)
         r->user = (char *)""; /* httpd answers 500 to an OK without a user */
         return OK;
     }
-    if (d->unauth == FLEXSAML_UNAUTH_401 && !wants_json(r)) {
+    if (d->unauth == FLEXSAML_UNAUTH_401 && !flexsaml_wants_json(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "flexsaml: no session for %s; FlexSAMLUnauthenticated 401", r->uri);
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return HTTP_UNAUTHORIZED;
     }
-    if (d->unauth == FLEXSAML_UNAUTH_403 && !wants_json(r)) {
+    if (d->unauth == FLEXSAML_UNAUTH_403 && !flexsaml_wants_json(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "flexsaml: no session for %s; FlexSAMLUnauthenticated 403", r->uri);
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return HTTP_FORBIDDEN;
     }
-    if (!wants_json(r))
+    if (!flexsaml_wants_json(r))
         flexsaml_post_keep(r, flexsaml_srv(r->server));
     return start_login(r, r->unparsed_uri, 0, d->authn_contexts);
 }

@@ -131,15 +131,6 @@ const char *flexsaml_authz_page(request_rec *r, const char *inner)
     return apr_pstrcat(r->pool, PAGE_HEAD, inner, PAGE_TAIL, NULL);
 }
 
-int flexsaml_authz_wants_json(request_rec *r)
-{
-    const char *xrw = apr_table_get(r->headers_in, "X-Requested-With");
-    const char *accept = apr_table_get(r->headers_in, "Accept");
-    return (xrw && !strcasecmp(xrw, "XMLHttpRequest")) ||
-           (accept && ap_strcasestr(accept, "application/json") &&
-            !ap_strcasestr(accept, "text/html"));
-}
-
 void flexsaml_authz_set_denial(request_rec *r, const char *body, int json)
 {
     const char *site = flexsaml_site_error_document(r, HTTP_FORBIDDEN);
@@ -168,7 +159,7 @@ static void explain_denial(request_rec *r, const apr_array_header_t *want,
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "flexsaml: %s lacks a role for %s: needs one of [%s], has [%s]", r->user, r->uri,
                   need, have);
-    if (flexsaml_authz_wants_json(r)) {
+    if (flexsaml_wants_json(r)) {
         flexsaml_authz_set_denial(
             r,
             apr_pstrcat(r->pool,

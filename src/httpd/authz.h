@@ -10,10 +10,9 @@ extern const authz_provider flexsaml_authz_role_provider;
 /* Require flex-claim (authz_claim.c). */
 extern const authz_provider flexsaml_authz_claim_provider;
 
-/* A denial's 403 page around inner HTML; whether the client asked for JSON;
- * and the body that the 403 (or the 401 made a 403) will carry. */
+/* A denial's 403 page around inner HTML, and the body that the 403 (or the
+ * 401 made a 403) will carry. */
 const char *flexsaml_authz_page(request_rec *r, const char *inner);
-int flexsaml_authz_wants_json(request_rec *r);
 void flexsaml_authz_set_denial(request_rec *r, const char *body, int json);
 /* Answers a denial with a page (or JSON) that names the roles wanted. */
 void flexsaml_authz_forbid(request_rec *r);

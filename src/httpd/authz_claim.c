@@ -17,6 +17,7 @@
 #include "authn.h"
 #include "authz.h"
 #include "escape.h"
+#include "web.h"
 
 typedef struct {
     const char *line; /* as written, for the log and the 403 page */
@@ -102,7 +103,7 @@ static void explain(request_rec *r, const claim_rule *rule, const flexsaml_sessi
 
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "flexsaml: %s fails \"%s\" for %s: has %s", r->user,
                   rule_text, r->uri, held ? held : "no such attribute");
-    if (flexsaml_authz_wants_json(r)) {
+    if (flexsaml_wants_json(r)) {
         flexsaml_authz_set_denial(r,
                                   apr_pstrcat(r->pool,
                                               "{\"error\":\"forbidden\",\"required_claim\":",

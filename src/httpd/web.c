@@ -187,3 +187,12 @@ int flexsaml_same_origin(request_rec *r)
         return !strcmp(origin, mine);
     return referer && !strncmp(referer, mine, n) && (referer[n] == '/' || !referer[n]);
 }
+
+int flexsaml_wants_json(request_rec *r)
+{
+    const char *xrw = apr_table_get(r->headers_in, "X-Requested-With");
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    return (xrw && !strcasecmp(xrw, "XMLHttpRequest")) ||
+           (accept && ap_strcasestr(accept, "application/json") &&
+            !ap_strcasestr(accept, "text/html"));
+}

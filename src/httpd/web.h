@@ -53,4 +53,8 @@ int flexsaml_read_body(request_rec *r, apr_off_t max, const char **out);
  * (preserve_post.c). */
 int flexsaml_same_origin(request_rec *r);
 
+/* Whether a script, not a person, asked (XHR, or Accept: application/json
+ * without text/html): it gets JSON answers instead of pages and redirects. */
+int flexsaml_wants_json(request_rec *r);
+
 #endif
