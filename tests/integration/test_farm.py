@@ -3,6 +3,7 @@ redis (the native redis:// client; apr-util's redis: provider where said) or mem
 and passphrase rotation."""
 import http.client
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -180,7 +181,10 @@ def test_values_in_redis_are_sealed(keys, redis, redis_pair):
         dump += redis.cli("--no-raw", "get", key)
     assert dump, "the session is in redis"
     assert "ada.admin@example.com" not in dump and "Ada Admin" not in dump
-    assert "ada" not in redis.cli("--scan")  # keys are hashes, not ids or names
+    # Keys are a spread byte, a kind letter and a SHA-256 in hex, never ids or
+    # names (a bare "ada" test failed whenever a hash happened to hold "ada").
+    for key in redis.cli("--scan").split():
+        assert re.fullmatch(r"flexsaml:[!-~][A-Za-z][0-9a-f]{64}", key), key
 
 
 def test_without_passphrase_values_are_clear_and_configtest_warns(keys, redis):
