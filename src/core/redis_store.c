@@ -6,6 +6,9 @@
  * stays away, so an outage costs a request no connect timeout after the
  * first. With Sentinel, every new connection asks the sentinels for the
  * master, and a READONLY answer (a demoted master) drops the connection.
+ *
+ * Reads go through the child's client-side cache (redis_client_cache.c)
+ * when FlexSAMLSessionCacheLocal allows it and Redis grants tracking.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,9 +16,11 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <hiredis/hiredis.h>
 
+#include "redis_client_cache.h"
 #include "redis_store.h"
 #include "store_backend.h"
 
@@ -25,9 +30,15 @@
 #define BACKOFF_FIRST apr_time_from_msec(100)
 #define BACKOFF_MAX apr_time_from_sec(1) /* recovery within a second of the server's return */
 #define PREFIX_LEN (sizeof(FLEXSAML_REDIS_PREFIX) - 1)
+/* The client-side cache: at most CACHE_SLOTS copies of at most CACHE_VALUE
+ * bytes each (a session is well under), so at most 1 MiB per child. */
+#define CACHE_SLOTS 512
+#define CACHE_VALUE 2048
 
 struct flexsaml_redis {
     flexsaml_redis_conf c;
+    flexsaml_rcc *rcc;             /* NULL: FlexSAMLSessionCacheLocal off */
+    volatile apr_uint32_t serials; /* numbers this process's connections */
 };
 
 /* Thread-local: see the file comment. A slot of a store whose pool is gone
@@ -38,7 +49,10 @@ typedef struct {
     redisContext *ctx;
     apr_time_t retry_at;
     apr_interval_time_t backoff;
-    apr_status_t down_rv; /* what a request gets until retry_at */
+    apr_status_t down_rv;   /* what a request gets until retry_at */
+    char addr[160];         /* host:port of the connected server */
+    unsigned int track_gen; /* the cache generation its tracking redirects to; 0: none */
+    apr_uint32_t serial;    /* which connection filled a copy */
     char err[512];
 } conn_slot;
 static _Thread_local conn_slot tls_conns[TLS_SLOTS];
@@ -49,15 +63,27 @@ static _Thread_local conn_slot tls_conns[TLS_SLOTS];
 static pthread_key_t conns_key;
 static pthread_once_t conns_once = PTHREAD_ONCE_INIT;
 
+/* Closes a slot's connection. Redis tracks reads per connection: once it
+ * is closed, nothing tells this process of a change to what it read, so the
+ * copies it filled go too. (Threads end before their process's pool, so rd
+ * is still there when a thread's destructor runs.) */
+static void close_conn(conn_slot *s)
+{
+    if (!s->ctx)
+        return;
+    if (s->track_gen && s->rd && s->rd->rcc)
+        flexsaml_rcc_forget_conn(s->rd->rcc, s->serial);
+    redisFree(s->ctx);
+    s->ctx = NULL;
+    s->track_gen = 0;
+}
+
 static void close_thread_conns(void *data)
 {
     conn_slot *slots = data;
     int i;
     for (i = 0; i < TLS_SLOTS; i++)
-        if (slots[i].ctx) {
-            redisFree(slots[i].ctx);
-            slots[i].ctx = NULL;
-        }
+        close_conn(&slots[i]);
 }
 
 static void make_conns_key(void)
@@ -161,6 +187,8 @@ flexsaml_redis *flexsaml_redis_create(apr_pool_t *p, const flexsaml_redis_conf *
 {
     flexsaml_redis *rd = apr_pcalloc(p, sizeof(*rd));
     rd->c = *c;
+    if (c->client_cache)
+        rd->rcc = flexsaml_rcc_create(p, CACHE_SLOTS, CACHE_VALUE);
     apr_pool_cleanup_register(p, rd, cleanup_conn, apr_pool_cleanup_null);
     return rd;
 }
@@ -177,8 +205,7 @@ static conn_slot *slot_of(const flexsaml_redis *rd)
     }
     if (free_slot < 0) { /* more stores than slots: the first one gives way */
         free_slot = 0;
-        if (tls_conns[0].ctx)
-            redisFree(tls_conns[0].ctx);
+        close_conn(&tls_conns[0]);
     }
     memset(&tls_conns[free_slot], 0, sizeof(conn_slot));
     tls_conns[free_slot].rd = rd;
@@ -302,9 +329,7 @@ static apr_status_t login(const flexsaml_redis *rd, redisContext *ctx, conn_slot
 
 static void drop(conn_slot *s)
 {
-    if (s->ctx)
-        redisFree(s->ctx);
-    s->ctx = NULL;
+    close_conn(s);
 }
 
 static apr_status_t connect_slot(const flexsaml_redis *rd, conn_slot *s)
@@ -326,6 +351,9 @@ static apr_status_t connect_slot(const flexsaml_redis *rd, conn_slot *s)
     }
     if (rv == APR_SUCCESS) {
         snprintf(where, sizeof(where), "redis %.127s:%d", host, port);
+        snprintf(s->addr, sizeof(s->addr), "%.127s:%d", host, port);
+        s->track_gen = 0;
+        s->serial = apr_atomic_inc32(&((flexsaml_redis *)rd)->serials) + 1;
         if (!(s->ctx = dial(rd, host, port, s)))
             rv = APR_ECONNREFUSED;
         else if ((rv = login(rd, s->ctx, s, where)) != APR_SUCCESS)
@@ -344,24 +372,44 @@ static apr_status_t connect_slot(const flexsaml_redis *rd, conn_slot *s)
     return APR_SUCCESS;
 }
 
-/* One command on the calling thread's connection. A reused connection that
- * fails (the server restarted, a demoted master) is made again and the
- * command sent once more: for SET NX that can turn an applied write whose
- * answer was lost into "already there", a refusal, never a second login. */
-static apr_status_t run(flexsaml_redis *rd, int argc, const char **argv, const size_t *lens,
-                        redisReply **out)
+typedef struct {
+    int argc;
+    const char **argv;
+    const size_t *lens;
+} redis_cmd;
+
+static void free_replies(redisReply **r, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (r[i])
+            freeReplyObject(r[i]);
+}
+
+/* n commands in one round trip on the calling thread's connection; out gets
+ * n replies. A reused connection that fails (the server restarted, a
+ * demoted master) is made again and the commands sent once more: for SET NX
+ * that can turn an applied write whose answer was lost into "already
+ * there", a refusal, never a second login. */
+static apr_status_t run_n(flexsaml_redis *rd, int n, const redis_cmd *cmds, redisReply **out)
 {
     conn_slot *s = slot_of(rd);
     apr_status_t rv = APR_EGENERAL;
-    int attempt;
+    int attempt, i;
 
     for (attempt = 0; attempt < 2; attempt++) {
-        int fresh = !s->ctx;
-        redisReply *r;
+        int fresh = !s->ctx, got = 0, bad = -1;
         if (fresh && (rv = connect_slot(rd, s)) != APR_SUCCESS)
             return rv;
-        r = command(s->ctx, argc, argv, lens);
-        if (!r) {
+        for (i = 0; i < n; i++)
+            redisAppendCommandArgv(s->ctx, cmds[i].argc, cmds[i].argv, cmds[i].lens);
+        for (got = 0; got < n; got++) {
+            out[got] = NULL;
+            if (redisGetReply(s->ctx, (void **)&out[got]) != REDIS_OK || !out[got])
+                break;
+        }
+        if (got < n) {
+            free_replies(out, got);
             snprintf(s->err, sizeof(s->err), "the connection to redis failed: %.120s",
                      s->ctx->errstr);
             drop(s);
@@ -370,12 +418,16 @@ static apr_status_t run(flexsaml_redis *rd, int argc, const char **argv, const s
                 return rv;
             continue;
         }
-        if (r->type == REDIS_REPLY_ERROR) {
-            int readonly = !strncmp(r->str, "READONLY", 8);
-            rv = !strncmp(r->str, "NOPERM", 6) || !strncmp(r->str, "NOAUTH", 6) ? APR_EACCES
-                                                                                : APR_EGENERAL;
-            snprintf(s->err, sizeof(s->err), "redis answers %.120s to %.120s", r->str, argv[0]);
-            freeReplyObject(r);
+        for (i = 0; i < n && bad < 0; i++)
+            if (out[i]->type == REDIS_REPLY_ERROR)
+                bad = i;
+        if (bad >= 0) {
+            const char *e = out[bad]->str;
+            int readonly = !strncmp(e, "READONLY", 8);
+            rv = !strncmp(e, "NOPERM", 6) || !strncmp(e, "NOAUTH", 6) ? APR_EACCES : APR_EGENERAL;
+            snprintf(s->err, sizeof(s->err), "redis answers %.120s to %.120s", e,
+                     cmds[bad].argv[0]);
+            free_replies(out, n);
             /* NOAUTH, NOPERM, READONLY, LOADING: a new connection (a new
              * AUTH, the current master) is what can change the answer. */
             drop(s);
@@ -384,10 +436,16 @@ static apr_status_t run(flexsaml_redis *rd, int argc, const char **argv, const s
             return rv;
         }
         s->err[0] = '\0';
-        *out = r;
         return APR_SUCCESS;
     }
     return rv;
+}
+
+static apr_status_t run(flexsaml_redis *rd, int argc, const char **argv, const size_t *lens,
+                        redisReply **out)
+{
+    redis_cmd cmd = {argc, argv, lens};
+    return run_n(rd, 1, &cmd, out);
 }
 
 static char *prefixed(apr_pool_t *p, const void *key, apr_size_t klen)
@@ -405,16 +463,131 @@ static int ttl_ms(apr_time_t expiry, apr_time_t now, char *buf, size_t n)
     return snprintf(buf, n, "%" APR_INT64_T_FMT, ms < 1 ? (apr_int64_t)1 : ms);
 }
 
+/* Makes the child's subscriber (on the server a worker connection would
+ * use now). Returns why Redis refused, NULL when all is well or the server
+ * is away (tried again after a backoff). */
+static const char *attach_subscriber(flexsaml_redis *rd, apr_pool_t *p)
+{
+    conn_slot tmp;
+    int refused = 0;
+    const char *why;
+
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.rd = rd;
+    if (connect_slot(rd, &tmp) != APR_SUCCESS) {
+        flexsaml_rcc_attach_failed(rd->rcc);
+        return NULL;
+    }
+    why = flexsaml_rcc_attach(rd->rcc, tmp.ctx, tmp.addr, p, &refused);
+    return refused ? why : NULL;
+}
+
+/* The calling thread's connection tracks its reads for the ticket's
+ * subscriber: 1 when so; 0 when the copy must not be filled. */
+static int tracking_ready(flexsaml_redis *rd, conn_slot *s, const flexsaml_rcc_ticket *t,
+                          apr_pool_t *p, const char **refused)
+{
+    long long id;
+    redisReply *r;
+    int ok;
+
+    if (!s->ctx && connect_slot(rd, s) != APR_SUCCESS)
+        return 0;
+    if (s->track_gen == t->gen)
+        return 1;
+    if (!flexsaml_rcc_redirect(rd->rcc, t, s->addr, &id))
+        return 0;
+    if (!(r = redisCommand(s->ctx, "CLIENT TRACKING ON REDIRECT %lld", id))) {
+        drop(s);
+        return 0;
+    }
+    ok = r->type == REDIS_REPLY_STATUS;
+    if (ok)
+        s->track_gen = t->gen;
+    else if (r->type == REDIS_REPLY_ERROR && !strstr(r->str, "does not exist"))
+        *refused = apr_psprintf(p, "CLIENT TRACKING: %s", r->str);
+    freeReplyObject(r);
+    return ok;
+}
+
+/* A miss of the cache: GET and PTTL in one round trip, on a connection
+ * whose tracking makes Redis report any later change of the key. */
+static apr_status_t get_and_fill(flexsaml_redis *rd, const char *k, size_t klen,
+                                 const flexsaml_rcc_ticket *t, apr_pool_t *p, const char **val,
+                                 apr_size_t *len)
+{
+    const char *g[] = {"GET", k}, *ttl[] = {"PTTL", k};
+    size_t lens[] = {3, klen}, tlens[] = {4, klen};
+    redis_cmd cmds[] = {{2, g, lens}, {2, ttl, tlens}};
+    redisReply *r[2];
+    conn_slot *s = slot_of(rd);
+    const char *refused = NULL;
+    int tracked = tracking_ready(rd, s, t, p, &refused);
+    apr_status_t rv;
+
+    if (refused) {
+        flexsaml_rcc_disable(rd->rcc);
+        snprintf(s->err, sizeof(s->err), "%.200s", refused);
+    }
+    if ((rv = run_n(rd, tracked ? 2 : 1, cmds, r)) != APR_SUCCESS) {
+        flexsaml_rcc_fill(rd->rcc, t, NULL, 0, 0, 0);
+        if (rv == APR_EACCES && tracked) {
+            /* An ACL without PTTL: no copies, but the read must work. */
+            flexsaml_rcc_disable(rd->rcc);
+            rv = run_n(rd, 1, cmds, r);
+            tracked = 0;
+        }
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+    if (r[0]->type == REDIS_REPLY_STRING) {
+        *val = apr_pstrmemdup(p, r[0]->str, r[0]->len);
+        *len = r[0]->len;
+    } else {
+        rv = r[0]->type == REDIS_REPLY_NIL ? APR_NOTFOUND : APR_EGENERAL;
+    }
+    /* Filled only from a connection still tracking for this subscriber
+     * (a reconnect in run_n starts untracked). */
+    if (tracked && s->track_gen == t->gen && rv == APR_SUCCESS &&
+        r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer > 0)
+        flexsaml_rcc_fill(rd->rcc, t, *val, *len,
+                          apr_time_now() + apr_time_from_msec(r[1]->integer), s->serial);
+    else
+        flexsaml_rcc_fill(rd->rcc, t, NULL, 0, 0, 0);
+    free_replies(r, tracked ? 2 : 1);
+    return rv;
+}
+
 static apr_status_t redis_get(void *b, const void *key, apr_size_t klen, apr_time_t now,
                               apr_pool_t *p, const char **val, apr_size_t *len)
 {
-    const char *argv[] = {"GET", prefixed(p, key, klen)};
+    flexsaml_redis *rd = b;
+    const char *k = prefixed(p, key, klen);
+    const char *argv[] = {"GET", k};
     size_t lens[] = {3, PREFIX_LEN + klen};
     redisReply *r = NULL;
+    flexsaml_rcc_ticket t;
     apr_status_t rv;
 
-    (void)now;
-    if ((rv = run(b, 2, argv, lens, &r)) != APR_SUCCESS)
+    if (rd->rcc) {
+        switch (flexsaml_rcc_lookup(rd->rcc, k, PREFIX_LEN + klen, now, p, val, len, &t)) {
+        case FLEXSAML_RCC_HIT:
+            return APR_SUCCESS;
+        case FLEXSAML_RCC_MISS:
+            return get_and_fill(rd, k, PREFIX_LEN + klen, &t, p, val, len);
+        case FLEXSAML_RCC_CONNECT: {
+            const char *why = attach_subscriber(rd, p);
+            if (why) {
+                flexsaml_rcc_disable(rd->rcc);
+                snprintf(slot_of(rd)->err, sizeof(slot_of(rd)->err), "%.200s", why);
+            }
+            break;
+        }
+        case FLEXSAML_RCC_OFF:
+            break;
+        }
+    }
+    if ((rv = run(rd, 2, argv, lens, &r)) != APR_SUCCESS)
         return rv;
     if (r->type == REDIS_REPLY_STRING) {
         *val = apr_pstrmemdup(p, r->str, r->len);
@@ -424,6 +597,23 @@ static apr_status_t redis_get(void *b, const void *key, apr_size_t klen, apr_tim
     }
     freeReplyObject(r);
     return rv;
+}
+
+/* After a write that can make another child's copy wrong: one more round
+ * trip on the same connection. Redis may answer a write before it sends the
+ * invalidation the write caused (seen with a writer that tracks nothing);
+ * it writes a pass's output before it reads the next command, so once this
+ * answers, every subscriber on this host has the message in its socket, and
+ * a lookup there (which reads the socket first) cannot serve the old value.
+ * Done whether or not this server keeps copies: the others of the farm may. */
+static void settle(flexsaml_redis *rd)
+{
+    const char *argv[] = {"PING"};
+    size_t lens[] = {4};
+    redisReply *r = NULL;
+
+    if (run(rd, 1, argv, lens, &r) == APR_SUCCESS)
+        freeReplyObject(r);
 }
 
 /* cond: NULL, "NX" (only if absent) or "XX" (only if present). */
@@ -438,8 +628,13 @@ static apr_status_t set(flexsaml_redis *rd, const void *key, apr_size_t klen, ap
     apr_status_t rv;
 
     lens[4] = (size_t)ttl_ms(expiry, now, ms, sizeof(ms));
-    if ((rv = run(rd, cond ? 6 : 5, argv, lens, &r)) != APR_SUCCESS)
+    rv = run(rd, cond ? 6 : 5, argv, lens, &r);
+    if (rd->rcc)
+        flexsaml_rcc_forget(rd->rcc, argv[1], lens[1]);
+    if (rv != APR_SUCCESS)
         return rv;
+    if (!(cond && cond[0] == 'N')) /* a new key (SET NX) is in nobody's copy */
+        settle(rd);
     /* A condition not met answers nil: for NX that is the replay, for XX an
      * entry removed in between. */
     rv = r->type == REDIS_REPLY_STATUS ? APR_SUCCESS
@@ -474,14 +669,56 @@ static apr_status_t redis_remove(void *b, const void *key, apr_size_t klen, apr_
     redisReply *r = NULL;
     apr_status_t rv;
 
-    if ((rv = run(b, 2, argv, lens, &r)) != APR_SUCCESS)
+    rv = run(b, 2, argv, lens, &r);
+    if (((flexsaml_redis *)b)->rcc)
+        flexsaml_rcc_forget(((flexsaml_redis *)b)->rcc, argv[1], lens[1]);
+    if (rv != APR_SUCCESS)
         return rv;
     freeReplyObject(r);
+    settle(b);
     return APR_SUCCESS;
 }
 
 const flexsaml_store_ops flexsaml_redis_ops = {"redis",      redis_get, redis_put,    redis_once,
                                                redis_remove, NULL,      redis_replace};
+
+/* Whether this child can keep copies: subscribes now, and reads a key the
+ * way a miss does. NULL, or why not (and the cache is then off). */
+static const char *probe_cache(flexsaml_redis *rd, apr_pool_t *p)
+{
+    static const char probe_key[] = FLEXSAML_REDIS_PREFIX "probe";
+    const char *why, *val;
+    apr_size_t len;
+    flexsaml_rcc_ticket t;
+    conn_slot *s = slot_of(rd);
+
+    if (!rd->rcc)
+        return NULL;
+    if ((why = attach_subscriber(rd, p)) == NULL &&
+        flexsaml_rcc_lookup(rd->rcc, probe_key, sizeof(probe_key) - 1, apr_time_now(), p, &val,
+                            &len, &t) == FLEXSAML_RCC_MISS) {
+        s->err[0] = '\0';
+        get_and_fill(rd, probe_key, sizeof(probe_key) - 1, &t, p, &val, &len);
+        if (flexsaml_redis_cache_enabled(rd))
+            return NULL;
+        why = apr_pstrdup(p, s->err);
+        s->err[0] = '\0';
+    }
+    if (!why)
+        return NULL; /* the server is away: the first requests will try again */
+    flexsaml_rcc_disable(rd->rcc);
+    return apr_psprintf(p,
+                        "redis refuses %s, so this child keeps no copy of sessions and every "
+                        "protected request asks redis; allow the module's user +client|id "
+                        "+client|tracking +subscribe +ping +pttl and &__redis__:invalidate "
+                        "(README), or set FlexSAMLSessionCacheLocal off",
+                        why);
+}
+
+int flexsaml_redis_cache_enabled(const flexsaml_redis *rd)
+{
+    return rd->rcc && flexsaml_rcc_enabled(rd->rcc);
+}
 
 const char *flexsaml_redis_probe(flexsaml_redis *rd, apr_pool_t *p, int *fatal)
 {
@@ -489,7 +726,7 @@ const char *flexsaml_redis_probe(flexsaml_redis *rd, apr_pool_t *p, int *fatal)
     size_t lens[] = {6, 3, 16};
     conn_slot *s = slot_of(rd);
     redisReply *r = NULL;
-    const char *said = NULL;
+    const char *said = NULL, *cache;
 
     *fatal = 1;
     if (run(rd, 3, argv, lens, &r) != APR_SUCCESS) {
@@ -497,7 +734,8 @@ const char *flexsaml_redis_probe(flexsaml_redis *rd, apr_pool_t *p, int *fatal)
          * administrator's to check (README). */
         if (strstr(s->err, "NOPERM") && s->ctx == NULL && connect_slot(rd, s) == APR_SUCCESS) {
             s->err[0] = '\0';
-            return NULL;
+            *fatal = 0;
+            return probe_cache(rd, p);
         }
         return apr_pstrdup(p, s->err[0] ? s->err : "redis cannot be reached");
     }
@@ -510,5 +748,6 @@ const char *flexsaml_redis_probe(flexsaml_redis *rd, apr_pool_t *p, int *fatal)
                             "response be replayed); set maxmemory-policy noeviction",
                             r->element[1]->str);
     freeReplyObject(r);
-    return said;
+    cache = probe_cache(rd, p);
+    return said && cache ? apr_pstrcat(p, said, "; and ", cache, NULL) : said ? said : cache;
 }

@@ -24,6 +24,7 @@ typedef struct {
     int db;
     apr_interval_time_t connect_timeout;
     apr_interval_time_t io_timeout;
+    int client_cache; /* FlexSAMLSessionCacheLocal: keep tracked copies of reads */
 } flexsaml_redis_conf;
 
 typedef struct flexsaml_redis flexsaml_redis;
@@ -41,6 +42,10 @@ flexsaml_redis *flexsaml_redis_create(apr_pool_t *p, const flexsaml_redis_conf *
  * unreachable, or a maxmemory-policy that evicts these keys) and the fix.
  * *fatal is 1 when requests cannot work (as opposed to a warning). */
 const char *flexsaml_redis_probe(flexsaml_redis *rd, apr_pool_t *p, int *fatal);
+
+/* 1 while this process keeps tracked copies of what it reads (on, and
+ * granted by Redis). */
+int flexsaml_redis_cache_enabled(const flexsaml_redis *rd);
 
 /* Why the calling thread's last operation on rd failed (a static-lifetime
  * copy in thread-local storage), or NULL. */

@@ -86,6 +86,7 @@ void flexsaml_settings_init(flexsaml_settings *s)
     s->allow_sha1 = FLEXSAML_UNSET;
     s->require_flex_role = FLEXSAML_UNSET;
     s->strip_cookies = FLEXSAML_UNSET;
+    s->cache_local = FLEXSAML_UNSET;
     s->roles.unknown = (flexsaml_unknown_policy)FLEXSAML_UNSET;
     flexsaml_tr_settings_init(&s->taskrouter);
 }
@@ -139,6 +140,7 @@ void flexsaml_settings_merge(apr_pool_t *p, flexsaml_settings *c, const flexsaml
     c->allow_sha1 = PICK_INT(allow_sha1);
     c->require_flex_role = PICK_INT(require_flex_role);
     c->strip_cookies = PICK_INT(strip_cookies);
+    c->cache_local = PICK_INT(cache_local);
     c->roles.unknown =
         (int)add->roles.unknown != FLEXSAML_UNSET ? add->roles.unknown : base->roles.unknown;
     /* Role maps add up: a virtual host maps more values than the main server. */
@@ -209,6 +211,8 @@ void flexsaml_settings_apply_defaults(apr_pool_t *p, flexsaml_settings *c)
         c->require_flex_role = 1;
     if (c->strip_cookies == FLEXSAML_UNSET)
         c->strip_cookies = 1;
+    if (c->cache_local == FLEXSAML_UNSET)
+        c->cache_local = 1;
     if ((int)c->roles.unknown == FLEXSAML_UNSET)
         c->roles.unknown = FLEXSAML_UNKNOWN_DROP;
     if (!c->roles.map)

@@ -61,6 +61,7 @@ typedef struct {
     const char *cache_password;                /* a secret source: file:/path or env:VAR */        \
     apr_interval_time_t cache_connect_timeout; /* 0: the backend's default */                      \
     apr_interval_time_t cache_io_timeout;                                                          \
+    int cache_local; /* FlexSAMLSessionCacheLocal */                                               \
     apr_interval_time_t session_lifetime;                                                          \
     const char *cookie_name;                                                                       \
     apr_array_header_t *redirect_hosts; /* const char * */                                         \
@@ -158,6 +159,9 @@ typedef enum { FLEXSAML_IN_SERVER, FLEXSAML_IN_SERVER_DIR } flexsaml_context;
       "env:VAR")                                                                                   \
     X(SessionCacheTimeout, TAKE12, SERVER,                                                         \
       "Redis connect timeout, then I/O timeout (default 500ms 2s)")                                \
+    X(SessionCacheLocal, FLAG, SERVER,                                                             \
+      "Keep a copy of Redis reads in each child, kept true by Redis's invalidation messages "      \
+      "(default on)")                                                                              \
     X(SessionLifetime, TAKE1, SERVER,                                                              \
       "Session lifetime (default 8h), capped by SessionNotOnOrAfter")                              \
     X(SessionIdleTimeout, TAKE1, SERVER,                                                           \

@@ -72,6 +72,7 @@ SET_FLAG(RequireFlexRole, require_flex_role)
 SET_FLAG(StripCookies, strip_cookies)
 SET_STRING(SessionCache, cache_spec)
 SET_STRING(SessionCachePassword, cache_password)
+SET_FLAG(SessionCacheLocal, cache_local)
 
 SETTER(SessionCacheTimeout)
 {

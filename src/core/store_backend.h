@@ -12,12 +12,14 @@
 #include <apr_time.h>
 
 /* What a network backend needs besides its FlexSAMLSessionCache argument:
- * FlexSAMLSessionCachePassword's secret (already read) and
- * FlexSAMLSessionCacheTimeout's (0: the backend's default). */
+ * FlexSAMLSessionCachePassword's secret (already read),
+ * FlexSAMLSessionCacheTimeout's (0: the backend's default) and
+ * FlexSAMLSessionCacheLocal. */
 typedef struct {
     const char *password;
     apr_interval_time_t connect_timeout;
     apr_interval_time_t io_timeout;
+    int local_copy; /* FlexSAMLSessionCacheLocal (redis:// and redis-sentinel://) */
 } flexsaml_store_opts;
 
 typedef struct flexsaml_store_ops {

@@ -168,11 +168,12 @@ static void say_caveat_once(server_rec *s, flexsaml_store *st, apr_pool_t *ptemp
 static int build_store(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, flexsaml_srv_cfg *c,
                        apr_hash_t *stores)
 {
-    flexsaml_store_opts opts = {NULL, c->cache_connect_timeout, c->cache_io_timeout};
+    flexsaml_store_opts opts = {NULL, c->cache_connect_timeout, c->cache_io_timeout,
+                                c->cache_local};
     /* Hosts share a store only when everything that makes it is the same. */
-    const char *key = apr_psprintf(ptemp, "%s|%s|%" APR_TIME_T_FMT "|%" APR_TIME_T_FMT,
+    const char *key = apr_psprintf(ptemp, "%s|%s|%" APR_TIME_T_FMT "|%" APR_TIME_T_FMT "|%d",
                                    c->cache_spec, c->cache_password ? c->cache_password : "",
-                                   c->cache_connect_timeout, c->cache_io_timeout);
+                                   c->cache_connect_timeout, c->cache_io_timeout, c->cache_local);
     const char *err;
 
     if ((c->rt->store = apr_hash_get(stores, key, APR_HASH_KEY_STRING)) != NULL)

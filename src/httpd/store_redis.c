@@ -38,6 +38,7 @@ static const char *redis_create(apr_pool_t *p, const char *name, const char *arg
         c->conf.connect_timeout = opts->connect_timeout;
     if (opts->io_timeout)
         c->conf.io_timeout = opts->io_timeout;
+    c->conf.client_cache = opts->local_copy;
     /* Text keys: an ACL can then name the module's keys, ~flexsaml:*. */
     *form = FLEXSAML_KEY_TEXT;
     *ctx = c;

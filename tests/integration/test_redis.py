@@ -20,7 +20,8 @@ pytestmark = pytest.mark.skipif(not shutil.which("redis-server") or not shutil.w
 
 PASSWORD = "s3cret redis password"
 # The README's ACL line for the module's user, as an administrator would paste it.
-ACL = "resetkeys ~flexsaml:* resetchannels -@all +get +set +del +select"
+ACL = ("resetkeys ~flexsaml:* resetchannels &__redis__:invalidate -@all +get +set +del +select +pttl "
+       "+ping +subscribe +client|id +client|tracking")
 
 
 class RedisServer:
@@ -157,18 +158,32 @@ def test_password_on_a_store_that_takes_none_is_refused(keys):
 
 # ---- two Apaches on one Redis, with requirepass and with an ACL user ----
 
-@pytest.fixture(scope="module", params=["requirepass", "acl"])
-def protected_redis(request):
-    if request.param == "requirepass":
+def protected(mode):
+    """A Redis with requirepass, or with the README's ACL user (and an admin): (server, URL)."""
+    if mode == "requirepass":
         rd = RedisServer("--requirepass", PASSWORD).start()
-        url, fix = "redis://127.0.0.1:%d" % rd.port, None
+        url = "redis://127.0.0.1:%d" % rd.port
     else:
         rd = RedisServer().start()
         rd.cli("ACL", "SETUSER", "flexsaml", "on", ">" + PASSWORD, *ACL.split())
         rd.cli("ACL", "SETUSER", "admin", "on", ">" + PASSWORD, "~*", "&*", "+@all")
         rd.cli("ACL", "SETUSER", "default", "off")
         url = "redis://flexsaml@127.0.0.1:%d" % rd.port
-    rd.mode = request.param
+    rd.mode = mode
+    return rd, url
+
+
+@pytest.fixture(scope="module", params=["requirepass", "acl"])
+def protected_redis(request):
+    rd, url = protected(request.param)
+    yield rd, url
+    rd.cleanup()
+
+
+@pytest.fixture(scope="module", params=["requirepass", "acl"])
+def tracked_redis(request):
+    """As protected_redis, for tests that need the password unchanged."""
+    rd, url = protected(request.param)
     yield rd, url
     rd.cleanup()
 
@@ -421,3 +436,77 @@ def test_no_write_goes_to_a_demoted_master(keys):
     finally:
         a.cleanup()
         ss.cleanup()
+
+
+# ---- the local copy (FlexSAMLSessionCacheLocal) ----
+
+def gets_in(rd, **auth):
+    m = re.search(r"cmdstat_get:calls=(\d+)", rd.cli("INFO", "commandstats", **auth))
+    return int(m.group(1)) if m else 0
+
+
+@pytest.mark.parametrize("local", ["on", "off"])
+def test_protected_requests_are_served_from_the_local_copy(keys, tracked_redis, local):
+    """With the copy, 60 protected requests cost Redis a couple of GETs per child (the first
+    read of each); without it, one GET each."""
+    rd, url = tracked_redis
+    auth = {"password": PASSWORD, "user": "admin"} if rd.mode == "acl" else {"password": PASSWORD}
+    node = start(redis_node(keys, url, PASSWORD, name="copy" + local,
+                            extra="FlexSAMLSessionCacheLocal %s" % local))
+    try:
+        cookie = cookie_of(post(node, response(keys, "sam")))
+        for _ in range(5):  # every child has read it once
+            assert get(node, cookie).status_code == 200
+        before = gets_in(rd, **auth)
+        for _ in range(60):
+            assert get(node, cookie).status_code == 200
+        spent = gets_in(rd, **auth) - before
+        if local == "on":
+            assert spent <= 4, spent
+            assert "keeps no copy" not in node.error_log()
+        else:
+            assert spent == 60, spent
+    finally:
+        node.cleanup()
+
+
+def test_a_logout_on_one_server_ends_the_copy_on_the_other(keys, tracked_redis):
+    """A serves the session from its copy; the sign-out on B holds on A's very next request, five
+    times over (Redis's invalidation reaches A before B's answer reaches the browser)."""
+    rd, url = tracked_redis
+    a = start(redis_node(keys, url, PASSWORD, name="ca"))
+    b = start(redis_node(keys, url, PASSWORD, name="cb"))
+    try:
+        for user in ("sam", "alice", "ada", "sam", "alice"):
+            cookie = cookie_of(post(a, response(keys, user)))
+            for _ in range(6):
+                assert get(a, cookie).status_code == 200
+            out = requests.get(b.url + "/flexsaml/logout", cookies={"flexsaml_session": cookie},
+                               headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
+            assert out.status_code == 303
+            for _ in range(4):  # whichever child and thread of A answers
+                assert get(a, cookie).status_code == 302
+    finally:
+        a.cleanup()
+        b.cleanup()
+
+
+def test_an_acl_without_the_tracking_grants_warns_and_works(keys):
+    rd = RedisServer().start()
+    narrow = "resetkeys ~flexsaml:* resetchannels -@all +get +set +del +select"
+    rd.cli("ACL", "SETUSER", "flexsaml", "on", ">" + PASSWORD, *narrow.split())
+    node = start(redis_node(keys, "redis://flexsaml@127.0.0.1:%d" % rd.port, PASSWORD, name="narrow"))
+    try:
+        assert wait_for(lambda: "keeps no copy" in node.error_log()), node.error_log()
+        line = [l for l in node.error_log().splitlines() if "keeps no copy" in l][0]
+        assert "+client|tracking" in line and "FlexSAMLSessionCacheLocal off" in line, line
+        assert "[flexsaml:warn]" in line or ":warn]" in line, line
+        assert PASSWORD not in node.error_log()
+        cookie = cookie_of(post(node, response(keys, "sam")))
+        before = gets_in(rd)
+        for _ in range(10):
+            assert get(node, cookie).status_code == 200
+        assert gets_in(rd) - before == 10
+    finally:
+        node.cleanup()
+        rd.cleanup()

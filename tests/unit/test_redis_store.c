@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
 
 #include "apr_fixture.h"
 #include "redis_store.h"
@@ -94,13 +95,24 @@ static int free_port(void)
     return port;
 }
 
-static flexsaml_redis *handle(void)
+/* As a child makes it: with the client-side cache (FlexSAMLSessionCacheLocal
+ * on, the default), so every data test also runs through it. */
+static flexsaml_redis *handle_as(const char *user, const char *password, int cache)
 {
     flexsaml_redis_conf c;
-    char spec[64];
-    snprintf(spec, sizeof(spec), "redis://127.0.0.1:%d", server_port);
+    char spec[96];
+    snprintf(spec, sizeof(spec), "redis://%s%s127.0.0.1:%d", user ? user : "", user ? "@" : "",
+             server_port);
     assert_null(flexsaml_redis_parse(pool, spec, &c));
+    c.password = password;
+    c.client_cache = cache;
+    c.io_timeout = apr_time_from_msec(300);
     return flexsaml_redis_create(pool, &c);
+}
+
+static flexsaml_redis *handle(void)
+{
+    return handle_as(NULL, NULL, 1);
 }
 
 static int start_server(void **state)
@@ -267,6 +279,348 @@ static void test_unreachable_fails_fast_with_a_reason(void **state)
     assert_true(apr_time_now() - t0 < apr_time_from_msec(50));
 }
 
+/* ---- the client-side cache (redis_client_cache.c) ---- */
+
+/* A plain client, for what another program does to the server. */
+static redisContext *admin(void)
+{
+    redisContext *c = redisConnect("127.0.0.1", server_port);
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    return c;
+}
+
+static long long counter(redisContext *c, const char *name)
+{
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    const char *at;
+    char field[64];
+    long long n = 0;
+    assert_non_null(r);
+    snprintf(field, sizeof(field), "cmdstat_%s:calls=", name);
+    if ((at = strstr(r->str, field)) != NULL)
+        n = atoll(at + strlen(field));
+    freeReplyObject(r);
+    return n;
+}
+
+static void command(redisContext *c, const char *cmd)
+{
+    redisReply *r = redisCommand(c, cmd);
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("%s: %s", cmd, r->str);
+    freeReplyObject(r);
+}
+
+static void expect(flexsaml_redis *rd, const char *key, const char *want)
+{
+    const char *v;
+    apr_size_t n;
+    apr_status_t rv = flexsaml_redis_ops.get(rd, key, strlen(key), apr_time_now(), pool, &v, &n);
+    if (!want) {
+        assert_int_equal(rv, APR_NOTFOUND);
+        return;
+    }
+    assert_int_equal(rv, APR_SUCCESS);
+    assert_int_equal(n, strlen(want));
+    assert_memory_equal(v, want, n);
+}
+
+static void put(flexsaml_redis *rd, const char *key, const char *val, int ms)
+{
+    assert_int_equal(flexsaml_redis_ops.put(rd, key, strlen(key),
+                                            apr_time_now() + apr_time_from_msec(ms), val,
+                                            strlen(val), pool),
+                     APR_SUCCESS);
+}
+
+/* After the first reads, a busy key costs Redis nothing; without the cache
+ * every read is a GET. */
+static void test_reads_are_served_from_the_copy(void **state)
+{
+    redisContext *a;
+    flexsaml_redis *rd, *plain;
+    long long before;
+    int i;
+    (void)state;
+    NEED_SERVER();
+    a = admin();
+    rd = handle();
+    plain = handle_as(NULL, NULL, 0);
+    put(rd, "busy", "v1", 60000);
+    before = counter(a, "get");
+    for (i = 0; i < 100; i++)
+        expect(rd, "busy", "v1");
+    assert_true(flexsaml_redis_cache_enabled(rd));
+    assert_in_range(counter(a, "get") - before, 1, 2); /* the subscriber, then one miss */
+    before = counter(a, "get");
+    for (i = 0; i < 100; i++)
+        expect(plain, "busy", "v1");
+    assert_int_equal(counter(a, "get") - before, 100);
+    assert_false(flexsaml_redis_cache_enabled(plain));
+    redisFree(a);
+}
+
+/* Two handles are two servers of a farm: what one writes or removes, and
+ * what another program does, the other sees on its next read, with no wait. */
+static void test_a_change_anywhere_is_seen_at_once(void **state)
+{
+    redisContext *a;
+    flexsaml_redis *x, *y;
+    int i;
+    (void)state;
+    NEED_SERVER();
+    a = admin();
+    x = handle();
+    y = handle();
+    put(x, "shared", "v1", 60000);
+    for (i = 0; i < 3; i++) {
+        expect(x, "shared", "v1");
+        expect(y, "shared", "v1");
+    }
+    put(y, "shared", "v2", 60000);
+    expect(x, "shared", "v2");
+    assert_int_equal(flexsaml_redis_ops.remove(y, "shared", 6, pool), APR_SUCCESS);
+    expect(x, "shared", NULL); /* a logout on one server ends the session on all */
+    put(x, "shared", "v3", 60000);
+    expect(x, "shared", "v3");
+    expect(x, "shared", "v3");
+    command(a, "SET flexsaml:shared v4 PX 60000");
+    command(a, "PING"); /* as settle() does */
+    expect(x, "shared", "v4");
+    expect(x, "shared", "v4");
+    command(a, "FLUSHDB");
+    command(a, "PING");
+    expect(x, "shared", NULL);
+    redisFree(a);
+}
+
+/* A copy lives no longer than the key's TTL, invalidation or not. */
+static void test_a_copy_expires_with_its_key(void **state)
+{
+    flexsaml_redis *rd;
+    (void)state;
+    NEED_SERVER();
+    rd = handle();
+    put(rd, "short", "v", 300);
+    expect(rd, "short", "v");
+    expect(rd, "short", "v");
+    expect(rd, "short", "v");
+    usleep(400000);
+    expect(rd, "short", NULL);
+}
+
+/* The subscriber killed: the copies go with it, the next reads ask Redis,
+ * and copies come back once a new subscriber is in place. */
+static void test_a_lost_subscriber_empties_the_copy(void **state)
+{
+    redisContext *a;
+    flexsaml_redis *rd;
+    long long before;
+    int i;
+    (void)state;
+    NEED_SERVER();
+    a = admin();
+    rd = handle();
+    put(rd, "lost", "v1", 60000);
+    expect(rd, "lost", "v1");
+    expect(rd, "lost", "v1");
+    command(a, "CLIENT KILL TYPE pubsub");
+    command(a, "SET flexsaml:lost v2 PX 60000"); /* nobody hears this invalidation */
+    expect(rd, "lost", "v2");
+    usleep(150000); /* past the reconnect backoff */
+    for (i = 0; i < 5; i++)
+        expect(rd, "lost", "v2");
+    before = counter(a, "get");
+    for (i = 0; i < 50; i++)
+        expect(rd, "lost", "v2");
+    assert_int_equal(counter(a, "get") - before, 0);
+    command(a, "SET flexsaml:lost v3 PX 60000");
+    command(a, "PING");
+    expect(rd, "lost", "v3");
+    redisFree(a);
+}
+
+/* A server that stops answering (a partition that keeps the socket open)
+ * sends no invalidations: copies are served only while the subscriber's
+ * PING is answered, then reads fail as they would without the cache. */
+static void test_a_silent_server_stops_the_copies(void **state)
+{
+    flexsaml_redis *rd;
+    const char *v;
+    apr_size_t n;
+    apr_time_t until;
+    apr_status_t rv = APR_SUCCESS;
+    (void)state;
+    NEED_SERVER();
+    rd = handle();
+    put(rd, "silent", "v", 60000);
+    expect(rd, "silent", "v");
+    expect(rd, "silent", "v");
+    kill(server_pid, SIGSTOP);
+    until = apr_time_now() + apr_time_from_sec(6);
+    while (apr_time_now() < until && (rv = flexsaml_redis_ops.get(rd, "silent", 6, apr_time_now(),
+                                                                  pool, &v, &n)) == APR_SUCCESS)
+        usleep(100000);
+    kill(server_pid, SIGCONT);
+    assert_int_not_equal(rv, APR_SUCCESS);
+    /* No later than the liveness window plus one I/O timeout. */
+    assert_true(until - apr_time_now() > apr_time_from_msec(1500));
+    usleep(200000);
+    expect(rd, "silent", "v");
+}
+
+/* A Redis user without the tracking commands: the probe says what to grant,
+ * nothing fails, and every read goes to Redis. The README's ACL line grants
+ * them. */
+static void test_an_acl_without_tracking_turns_the_copy_off(void **state)
+{
+    redisContext *a;
+    flexsaml_redis *rd;
+    const char *said;
+    int fatal;
+    (void)state;
+    NEED_SERVER();
+    a = admin();
+    command(a, "ACL SETUSER narrow on >narrow-pw resetkeys ~flexsaml:* resetchannels -@all +get "
+               "+set +del +select");
+    command(a, "ACL SETUSER full on >full-pw resetkeys ~flexsaml:* resetchannels -@all +get +set "
+               "+del +select +pttl +ping +subscribe +client|id +client|tracking "
+               "&__redis__:invalidate");
+    rd = handle_as("narrow", "narrow-pw", 1);
+    said = flexsaml_redis_probe(rd, pool, &fatal);
+    assert_non_null(said);
+    assert_int_equal(fatal, 0);
+    assert_non_null(strstr(said, "FlexSAMLSessionCacheLocal off"));
+    assert_non_null(strstr(said, "+client|tracking"));
+    assert_false(flexsaml_redis_cache_enabled(rd));
+    put(rd, "narrow", "v", 60000);
+    expect(rd, "narrow", "v");
+    expect(rd, "narrow", "v");
+    rd = handle_as("full", "full-pw", 1);
+    assert_null(flexsaml_redis_probe(rd, pool, &fatal));
+    assert_true(flexsaml_redis_cache_enabled(rd));
+    expect(rd, "narrow", "v");
+    expect(rd, "narrow", "v");
+    command(a, "ACL DELUSER narrow full");
+    redisFree(a);
+}
+
+/* Redis tracks reads per connection: when the connection that read a key
+ * closes (here: a thread using more stores than it keeps connections for),
+ * its copies must go, or a later change would never be heard of. */
+static void *evicting_thread(void *arg)
+{
+    flexsaml_redis *x = handle(), *other[4];
+    const char *v;
+    apr_size_t n;
+    int i;
+    (void)arg;
+    put(x, "evicted", "v1", 60000);
+    expect(x, "evicted", "v1");
+    expect(x, "evicted", "v1");
+    expect(x, "evicted", "v1"); /* a copy, read on x's connection */
+    for (i = 0; i < 4; i++) {
+        other[i] = handle();
+        expect(other[i], "evicted", "v1"); /* the fourth takes x's connection */
+    }
+    put(other[3], "evicted", "v2", 60000);
+    /* cmocka's assertions belong to the main thread: the verdict goes back. */
+    return (void *)(intptr_t)(flexsaml_redis_ops.get(x, "evicted", 7, apr_time_now(), pool, &v,
+                                                     &n) == APR_SUCCESS &&
+                              n == 2 && !memcmp(v, "v2", 2));
+}
+
+static void test_a_closed_connection_takes_its_copies(void **state)
+{
+    pthread_t t;
+    void *fresh;
+    (void)state;
+    NEED_SERVER();
+    pthread_create(&t, NULL, evicting_thread, NULL);
+    pthread_join(t, &fresh);
+    assert_int_equal((intptr_t)fresh, 1);
+}
+
+/* Many rounds of: one server writes, the other reads at once. The writer
+ * keeps no copies (its connection tracks nothing), the case in which Redis
+ * answers the write before it sends the invalidation: without settle() some
+ * of these reads find the old copy. */
+static void test_a_read_right_after_a_write_elsewhere_is_fresh(void **state)
+{
+    flexsaml_redis *x, *y;
+    char val[16];
+    const char *v;
+    apr_size_t n;
+    int i, stale = 0;
+    (void)state;
+    NEED_SERVER();
+    x = handle();
+    y = handle_as(NULL, NULL, 0);
+    put(y, "round", "start", 60000);
+    for (i = 0; i < 3; i++)
+        expect(x, "round", "start");
+    for (i = 0; i < 3000; i++) {
+        snprintf(val, sizeof(val), "v%d", i);
+        put(y, "round", val, 60000);
+        if (flexsaml_redis_ops.get(x, "round", 5, apr_time_now(), pool, &v, &n) != APR_SUCCESS ||
+            n != strlen(val) || memcmp(v, val, n))
+            stale++;
+        flexsaml_redis_ops.get(x, "round", 5, apr_time_now(), pool, &v, &n); /* a copy again */
+    }
+    assert_int_equal(stale, 0);
+}
+
+/* Readers on many threads while a writer changes the key: once the last
+ * write has returned, no reader sees an older value. */
+static flexsaml_redis *contended;
+static volatile int writer_done;
+
+static void *reader(void *arg)
+{
+    apr_pool_t *p;
+    const char *v;
+    apr_size_t n;
+    int i, stale = 0;
+    (void)arg;
+    apr_pool_create(&p, NULL);
+    while (!writer_done)
+        flexsaml_redis_ops.get(contended, "hot", 3, apr_time_now(), p, &v, &n);
+    for (i = 0; i < 200; i++)
+        if (flexsaml_redis_ops.get(contended, "hot", 3, apr_time_now(), p, &v, &n) != APR_SUCCESS ||
+            n != 4 || memcmp(v, "last", 4))
+            stale++;
+    apr_pool_destroy(p);
+    return (void *)(intptr_t)stale;
+}
+
+static void test_no_stale_copy_after_concurrent_writes(void **state)
+{
+    pthread_t t[8];
+    flexsaml_redis *writer;
+    char val[16];
+    void *stale;
+    int i;
+    (void)state;
+    NEED_SERVER();
+    contended = handle();
+    writer = handle();
+    put(writer, "hot", "v0", 60000);
+    for (i = 0; i < 8; i++)
+        pthread_create(&t[i], NULL, reader, NULL);
+    for (i = 0; i < 300; i++) {
+        snprintf(val, sizeof(val), "v%d", i);
+        put(i % 2 ? writer : contended, "hot", val, 60000);
+    }
+    put(writer, "hot", "last", 60000);
+    writer_done = 1;
+    for (i = 0; i < 8; i++) {
+        pthread_join(t[i], &stale);
+        assert_int_equal((intptr_t)stale, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +632,15 @@ int main(void)
         cmocka_unit_test(test_entries_expire),
         cmocka_unit_test(test_once_is_atomic_across_handles_and_threads),
         cmocka_unit_test(test_unreachable_fails_fast_with_a_reason),
+        cmocka_unit_test(test_reads_are_served_from_the_copy),
+        cmocka_unit_test(test_a_change_anywhere_is_seen_at_once),
+        cmocka_unit_test(test_a_copy_expires_with_its_key),
+        cmocka_unit_test(test_a_lost_subscriber_empties_the_copy),
+        cmocka_unit_test(test_a_silent_server_stops_the_copies),
+        cmocka_unit_test(test_an_acl_without_tracking_turns_the_copy_off),
+        cmocka_unit_test(test_no_stale_copy_after_concurrent_writes),
+        cmocka_unit_test(test_a_closed_connection_takes_its_copies),
+        cmocka_unit_test(test_a_read_right_after_a_write_elsewhere_is_fresh),
     };
     int rc;
     if (apr_group_setup(NULL) != 0)

@@ -62,6 +62,7 @@ static const sample samples[] = {
     {"FlexSAMLSessionCache", "redis:a:6379", "dbm:/b", ALL, NULL},
     {"FlexSAMLSessionCachePassword", "env:A", "file:/b", ALL, NULL},
     {"FlexSAMLSessionCacheTimeout", "1s 3s", "500ms 2s", ALL, NULL},
+    {"FlexSAMLSessionCacheLocal", "off", "on", ALL, NULL},
     {"FlexSAMLSessionLifetime", "1h", "2d", ALL, NULL},
     {"FlexSAMLSessionIdleTimeout", "15m", "off", ALL, NULL},
     {"FlexSAMLPreservePost", "off", "65536 1048576", ALL, NULL},

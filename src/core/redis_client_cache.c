@@ -1,0 +1,375 @@
+/*
+ * The child's copy of Redis reads (redis_client_cache.h says when it is
+ * served). One mutex guards it: the subscriber socket is read under it, so a
+ * lookup never answers before the invalidations that reached this host.
+ *
+ * A slot is direct-mapped by the key's hash; a collision simply replaces the
+ * older copy. A miss reserves its slot with a ticket before the read goes
+ * out, and the answer fills the slot only if nothing (an invalidation, a
+ * local write, a lost subscriber) touched it in between: a value Redis
+ * changed while the read was in flight is never kept.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+#include "redis_client_cache.h"
+
+#define KEY_MAX 96
+#define BACKOFF_FIRST apr_time_from_msec(100)
+#define BACKOFF_MAX apr_time_from_sec(1)
+#define CHANNEL "__redis__:invalidate"
+
+enum { EMPTY, PENDING, FULL };
+
+typedef struct {
+    int state;
+    apr_size_t klen;
+    unsigned char key[KEY_MAX];
+    apr_uint64_t ticket;
+    apr_uint32_t conn; /* the worker connection whose tracking covers it */
+    apr_time_t expiry;
+    apr_size_t len;
+    char *val;
+} slot;
+
+struct flexsaml_rcc {
+    apr_thread_mutex_t *lock;
+    slot *slots;
+    unsigned int nslots;
+    apr_size_t max_value;
+    apr_uint64_t next_ticket;
+    int disabled;
+    /* The subscriber: while sub is NULL nothing is served. gen changes each
+     * time one is lost, so tickets and worker redirects of an older
+     * subscriber are recognized as such. */
+    redisContext *sub;
+    long long sub_id;
+    char addr[160];
+    unsigned int gen;
+    apr_time_t pong_seen, ping_sent;
+    int ping_out;
+    apr_time_t retry_at;
+    apr_interval_time_t backoff;
+};
+
+flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t max_value)
+{
+    flexsaml_rcc *c = apr_pcalloc(p, sizeof(*c));
+    unsigned int i;
+
+    if (apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
+        return NULL;
+    c->nslots = slots;
+    c->max_value = max_value;
+    c->slots = apr_pcalloc(p, sizeof(slot) * slots);
+    for (i = 0; i < slots; i++)
+        c->slots[i].val = apr_palloc(p, max_value);
+    c->gen = 1;
+    return c;
+}
+
+static unsigned int slot_of(const flexsaml_rcc *c, const void *key, apr_size_t klen)
+{
+    const unsigned char *k = key;
+    apr_uint32_t h = 2166136261u;
+    apr_size_t i;
+    for (i = 0; i < klen; i++)
+        h = (h ^ k[i]) * 16777619u;
+    return h % c->nslots;
+}
+
+static int holds(const slot *s, const void *key, apr_size_t klen)
+{
+    return s->state != EMPTY && s->klen == klen && !memcmp(s->key, key, klen);
+}
+
+static void empty_all(flexsaml_rcc *c)
+{
+    unsigned int i;
+    for (i = 0; i < c->nslots; i++)
+        c->slots[i].state = EMPTY;
+}
+
+/* The subscriber is gone (or no longer trusted): nothing it vouched for is. */
+static void lose(flexsaml_rcc *c, apr_time_t now)
+{
+    if (c->sub)
+        redisFree(c->sub);
+    c->sub = NULL;
+    c->gen++;
+    c->ping_out = 0;
+    empty_all(c);
+    c->retry_at = now; /* a new one may be made at once; failures back off */
+}
+
+static void forget_locked(flexsaml_rcc *c, const void *key, apr_size_t klen)
+{
+    slot *s = &c->slots[slot_of(c, key, klen)];
+    if (holds(s, key, klen))
+        s->state = EMPTY;
+}
+
+/* One message of the subscriber: an invalidation (keys, or nil for a
+ * flush), a PING's answer, or the subscription's confirmation. */
+static void apply(flexsaml_rcc *c, const redisReply *r, apr_time_t now)
+{
+    const redisReply *kind, *payload;
+    size_t i;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    kind = r->element[0];
+    if (!strcasecmp(kind->str, "pong")) {
+        c->pong_seen = now;
+        c->ping_out = 0;
+        return;
+    }
+    if (strcmp(kind->str, "message") || r->elements != 3)
+        return;
+    payload = r->element[2];
+    if (payload->type == REDIS_REPLY_ARRAY) {
+        for (i = 0; i < payload->elements; i++)
+            if (payload->element[i]->type == REDIS_REPLY_STRING)
+                forget_locked(c, payload->element[i]->str, payload->element[i]->len);
+    } else if (payload->type == REDIS_REPLY_STRING) {
+        forget_locked(c, payload->str, payload->len);
+    } else {
+        empty_all(c); /* nil: FLUSHDB or FLUSHALL */
+    }
+}
+
+/* Reads what the subscriber has received, without waiting, and keeps it
+ * alive with a PING a second. */
+static void drain(flexsaml_rcc *c, apr_time_t now)
+{
+    char buf[8192];
+    void *reply;
+
+    if (!c->sub)
+        return;
+    for (;;) {
+        ssize_t n = recv(c->sub->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0) {
+            if (redisReaderFeed(c->sub->reader, buf, (size_t)n) != REDIS_OK) {
+                lose(c, now);
+                return;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        lose(c, now); /* closed, or failed */
+        return;
+    }
+    for (;;) {
+        reply = NULL;
+        if (redisReaderGetReply(c->sub->reader, &reply) != REDIS_OK) {
+            lose(c, now);
+            return;
+        }
+        if (!reply)
+            break;
+        apply(c, reply, now);
+        freeReplyObject(reply);
+    }
+    if (c->ping_out && now - c->ping_sent > FLEXSAML_RCC_LIVE) {
+        lose(c, now);
+        return;
+    }
+    if (!c->ping_out && now - c->pong_seen >= FLEXSAML_RCC_PING_EVERY) {
+        static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+        if (send(c->sub->fd, ping, sizeof(ping) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+            (ssize_t)(sizeof(ping) - 1)) {
+            lose(c, now);
+            return;
+        }
+        c->ping_out = 1;
+        c->ping_sent = now;
+    }
+}
+
+static int live(const flexsaml_rcc *c, apr_time_t now)
+{
+    return c->sub && now - c->pong_seen < FLEXSAML_RCC_LIVE;
+}
+
+const char *flexsaml_rcc_attach(flexsaml_rcc *c, redisContext *ctx, const char *addr, apr_pool_t *p,
+                                int *refused)
+{
+    redisReply *r;
+    long long id = 0;
+    const char *err = NULL;
+    apr_time_t now = apr_time_now();
+
+    *refused = 0;
+    r = redisCommand(ctx, "CLIENT ID");
+    if (!r || r->type != REDIS_REPLY_INTEGER) {
+        *refused = r && r->type == REDIS_REPLY_ERROR;
+        err = apr_psprintf(p, "CLIENT ID: %s", r ? (r->str ? r->str : "?") : ctx->errstr);
+        goto out;
+    }
+    id = r->integer;
+    freeReplyObject(r);
+    r = redisCommand(ctx, "SUBSCRIBE " CHANNEL);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+        *refused = r && r->type == REDIS_REPLY_ERROR;
+        err =
+            apr_psprintf(p, "SUBSCRIBE " CHANNEL ": %s", r ? (r->str ? r->str : "?") : ctx->errstr);
+        goto out;
+    }
+out:
+    if (r)
+        freeReplyObject(r);
+    apr_thread_mutex_lock(c->lock);
+    if (err || c->sub || c->disabled) {
+        /* Failed, or another thread attached one first. */
+        redisFree(ctx);
+        if (err)
+            flexsaml_rcc_attach_failed(c);
+    } else {
+        c->sub = ctx;
+        c->sub_id = id;
+        apr_cpystrn(c->addr, addr, sizeof(c->addr));
+        c->pong_seen = now;
+        c->ping_out = 0;
+        c->backoff = 0;
+    }
+    apr_thread_mutex_unlock(c->lock);
+    return err;
+}
+
+void flexsaml_rcc_attach_failed(flexsaml_rcc *c)
+{
+    /* Called with or without the lock: only the backoff changes, and a
+     * stale value of it costs at most an early retry. */
+    c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_FIRST;
+    if (c->backoff > BACKOFF_MAX)
+        c->backoff = BACKOFF_MAX;
+    c->retry_at = apr_time_now() + c->backoff;
+}
+
+int flexsaml_rcc_enabled(flexsaml_rcc *c)
+{
+    int on;
+    apr_thread_mutex_lock(c->lock);
+    on = !c->disabled;
+    apr_thread_mutex_unlock(c->lock);
+    return on;
+}
+
+void flexsaml_rcc_disable(flexsaml_rcc *c)
+{
+    apr_thread_mutex_lock(c->lock);
+    c->disabled = 1;
+    if (c->sub)
+        lose(c, apr_time_now());
+    apr_thread_mutex_unlock(c->lock);
+}
+
+flexsaml_rcc_result flexsaml_rcc_lookup(flexsaml_rcc *c, const void *key, apr_size_t klen,
+                                        apr_time_t now, apr_pool_t *p, const char **val,
+                                        apr_size_t *len, flexsaml_rcc_ticket *t)
+{
+    flexsaml_rcc_result res;
+    slot *s;
+
+    if (klen > KEY_MAX)
+        return FLEXSAML_RCC_OFF;
+    apr_thread_mutex_lock(c->lock);
+    drain(c, now);
+    if (c->disabled) {
+        res = FLEXSAML_RCC_OFF;
+    } else if (!c->sub) {
+        res = now >= c->retry_at ? FLEXSAML_RCC_CONNECT : FLEXSAML_RCC_OFF;
+        /* One thread connects; the others go on to Redis meanwhile. */
+        if (res == FLEXSAML_RCC_CONNECT)
+            c->retry_at = now + BACKOFF_MAX;
+    } else if (!live(c, now)) {
+        res = FLEXSAML_RCC_OFF; /* until the PING is answered */
+    } else {
+        s = &c->slots[slot_of(c, key, klen)];
+        if (s->state == FULL && holds(s, key, klen) && s->expiry > now) {
+            *val = apr_pmemdup(p, s->val, s->len);
+            *len = s->len;
+            res = FLEXSAML_RCC_HIT;
+        } else {
+            s->state = PENDING;
+            s->klen = klen;
+            memcpy(s->key, key, klen);
+            s->ticket = ++c->next_ticket;
+            t->slot = (unsigned int)(s - c->slots);
+            t->ticket = s->ticket;
+            t->gen = c->gen;
+            res = FLEXSAML_RCC_MISS;
+        }
+    }
+    apr_thread_mutex_unlock(c->lock);
+    return res;
+}
+
+int flexsaml_rcc_redirect(flexsaml_rcc *c, const flexsaml_rcc_ticket *t, const char *addr,
+                          long long *id)
+{
+    int ok = 0;
+
+    apr_thread_mutex_lock(c->lock);
+    if (c->sub && c->gen == t->gen) {
+        if (strcmp(c->addr, addr) == 0) {
+            *id = c->sub_id;
+            ok = 1;
+        } else {
+            lose(c, apr_time_now()); /* the workers moved to another master */
+        }
+    }
+    apr_thread_mutex_unlock(c->lock);
+    return ok;
+}
+
+void flexsaml_rcc_fill(flexsaml_rcc *c, const flexsaml_rcc_ticket *t, const void *val,
+                       apr_size_t len, apr_time_t expiry, apr_uint32_t conn)
+{
+    apr_time_t now = apr_time_now();
+    slot *s;
+
+    apr_thread_mutex_lock(c->lock);
+    drain(c, now);
+    s = &c->slots[t->slot];
+    if (c->gen == t->gen && s->state == PENDING && s->ticket == t->ticket) {
+        if (val && len <= c->max_value && expiry > now) {
+            memcpy(s->val, val, len);
+            s->len = len;
+            s->expiry = expiry;
+            s->conn = conn;
+            s->state = FULL;
+        } else {
+            s->state = EMPTY;
+        }
+    }
+    apr_thread_mutex_unlock(c->lock);
+}
+
+void flexsaml_rcc_forget(flexsaml_rcc *c, const void *key, apr_size_t klen)
+{
+    if (klen > KEY_MAX)
+        return;
+    apr_thread_mutex_lock(c->lock);
+    forget_locked(c, key, klen);
+    apr_thread_mutex_unlock(c->lock);
+}
+
+void flexsaml_rcc_forget_conn(flexsaml_rcc *c, apr_uint32_t conn)
+{
+    unsigned int i;
+    apr_thread_mutex_lock(c->lock);
+    for (i = 0; i < c->nslots; i++)
+        if (c->slots[i].state == FULL && c->slots[i].conn == conn)
+            c->slots[i].state = EMPTY;
+    apr_thread_mutex_unlock(c->lock);
+}
