@@ -2,7 +2,8 @@
 """Issue #15's targets in one interleaved run:
 
 1. protected GET over the native redis:// store vs a static file (target >= 0.6x) and vs
-   apr-util's socache `redis:` provider (target: no slower), one busy session each;
+   apr-util's socache `redis:` provider (target: no slower), one busy session each; also
+   redis:// with FlexSAMLSessionCacheLocal off, to show what the local copy changes;
 2. ACS logins/s (20 connections, distinct signed responses) over redis:// vs over lmdb
    (target >= 0.8x).
 
@@ -36,11 +37,12 @@ class Site(store_targets.Site):
     """A store_targets site on another FlexSAMLSessionCache, with the passphrase (and the Redis
     password) a network store needs."""
 
-    def __init__(self, signer, workdir, tag, cache, password=False, socache=False):
+    def __init__(self, signer, workdir, tag, cache, password=False, socache=False, local=True):
         store_targets.Site.__init__(self, signer, workdir, tag)
         self.cache = cache
         self.password = password
         self.socache = socache
+        self.local = local
 
     def body(self):
         extra = "FlexSAMLCryptoPassphrase env:FLEXSAML_BENCH_PASS\n"
@@ -48,6 +50,8 @@ class Site(store_targets.Site):
             extra += "FlexSAMLSessionCachePassword env:FLEXSAML_BENCH_REDIS\n"
         if self.socache:
             extra += "LoadModule socache_redis_module {mods}/mod_socache_redis.so\n"
+        if not self.local:
+            extra += "FlexSAMLSessionCacheLocal off\n"
         return store_targets.Site.body(self) + extra
 
     def start(self):
@@ -86,11 +90,12 @@ def main():
                 return store_targets.sign_in(factory, s)
 
             native = site("redis", "redis://127.0.0.1:%d" % rd.port, password=True)
+            uncached = site("redis-nolocal", "redis://127.0.0.1:%d" % rd.port, password=True, local=False)
             apr = site("socache-redis", "redis:127.0.0.1:%d" % rd_open.port, socache=True)
             lmdb = site("lmdb", "lmdb:{root}/run/lmdb(%d)" % store_targets.LMDB_MAP)
             cases = [("static", native, "/static/f", empty)]
-            for label, s in (("protected, redis://", native), ("protected, socache redis:", apr),
-                             ("protected, lmdb", lmdb)):
+            for label, s in (("protected, redis://", native), ("protected, redis:// local off", uncached),
+                             ("protected, socache redis:", apr), ("protected, lmdb", lmdb)):
                 c = login(s)
                 store_targets.verify(s, [c])
                 cases.append((label, s, "/protected/f",

@@ -56,6 +56,15 @@ struct flexsaml_rcc {
     apr_interval_time_t backoff;
 };
 
+static apr_status_t close_sub(void *data)
+{
+    flexsaml_rcc *c = data;
+    if (c->sub)
+        redisFree(c->sub);
+    c->sub = NULL;
+    return APR_SUCCESS;
+}
+
 flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t max_value)
 {
     flexsaml_rcc *c = apr_pcalloc(p, sizeof(*c));
@@ -69,6 +78,7 @@ flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t 
     for (i = 0; i < slots; i++)
         c->slots[i].val = apr_palloc(p, max_value);
     c->gen = 1;
+    apr_pool_cleanup_register(p, c, close_sub, apr_pool_cleanup_null);
     return c;
 }
 
@@ -200,6 +210,15 @@ static int live(const flexsaml_rcc *c, apr_time_t now)
     return c->sub && now - c->pong_seen < FLEXSAML_RCC_LIVE;
 }
 
+/* Under the lock: the next attach waits a little longer. */
+static void back_off(flexsaml_rcc *c)
+{
+    c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_FIRST;
+    if (c->backoff > BACKOFF_MAX)
+        c->backoff = BACKOFF_MAX;
+    c->retry_at = apr_time_now() + c->backoff;
+}
+
 const char *flexsaml_rcc_attach(flexsaml_rcc *c, redisContext *ctx, const char *addr, apr_pool_t *p,
                                 int *refused)
 {
@@ -232,7 +251,7 @@ out:
         /* Failed, or another thread attached one first. */
         redisFree(ctx);
         if (err)
-            flexsaml_rcc_attach_failed(c);
+            back_off(c);
     } else {
         c->sub = ctx;
         c->sub_id = id;
@@ -247,12 +266,9 @@ out:
 
 void flexsaml_rcc_attach_failed(flexsaml_rcc *c)
 {
-    /* Called with or without the lock: only the backoff changes, and a
-     * stale value of it costs at most an early retry. */
-    c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_FIRST;
-    if (c->backoff > BACKOFF_MAX)
-        c->backoff = BACKOFF_MAX;
-    c->retry_at = apr_time_now() + c->backoff;
+    apr_thread_mutex_lock(c->lock);
+    back_off(c);
+    apr_thread_mutex_unlock(c->lock);
 }
 
 int flexsaml_rcc_enabled(flexsaml_rcc *c)
