@@ -4,10 +4,13 @@
  * lookup never answers before the invalidations that reached this host.
  *
  * A slot is direct-mapped by the key's hash; a collision simply replaces the
- * older copy. A miss reserves its slot with a ticket before the read goes
- * out, and the answer fills the slot only if nothing (an invalidation, a
- * local write, a lost subscriber) touched it in between: a value Redis
- * changed while the read was in flight is never kept.
+ * older copy. Each slot counts what touched it (an invalidation or a local
+ * write of any key that maps to it); a miss notes the count before its read
+ * goes out, and the answer fills the slot only if the count, and the
+ * cache's generation (a lost subscriber, a flush), are still the same: a
+ * value Redis changed while the read was in flight is never kept. A miss
+ * changes nothing in the slot, so reads of keys that do not exist (an
+ * anonymous client's made-up cookies) evict no copy.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,14 +26,11 @@
 #define BACKOFF_MAX apr_time_from_sec(1)
 #define CHANNEL "__redis__:invalidate"
 
-enum { EMPTY, PENDING, FULL };
-
 typedef struct {
-    int state;
+    int full;
     apr_size_t klen;
     unsigned char key[KEY_MAX];
-    apr_uint64_t ticket;
-    apr_uint32_t conn; /* the worker connection whose tracking covers it */
+    apr_uint64_t seq; /* invalidations and local writes that reached this slot */
     apr_time_t expiry;
     apr_size_t len;
     char *val;
@@ -41,11 +41,11 @@ struct flexsaml_rcc {
     slot *slots;
     unsigned int nslots;
     apr_size_t max_value;
-    apr_uint64_t next_ticket;
+    const char *prefix;
     int disabled;
     /* The subscriber: while sub is NULL nothing is served. gen changes each
-     * time one is lost, so tickets and worker redirects of an older
-     * subscriber are recognized as such. */
+     * time one is lost or Redis flushes, so misses in flight from before
+     * are recognized as such. */
     redisContext *sub;
     long long sub_id;
     char addr[160];
@@ -65,7 +65,8 @@ static apr_status_t close_sub(void *data)
     return APR_SUCCESS;
 }
 
-flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t max_value)
+flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t max_value,
+                                  const char *prefix)
 {
     flexsaml_rcc *c = apr_pcalloc(p, sizeof(*c));
     unsigned int i;
@@ -74,6 +75,7 @@ flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t 
         return NULL;
     c->nslots = slots;
     c->max_value = max_value;
+    c->prefix = prefix;
     c->slots = apr_pcalloc(p, sizeof(slot) * slots);
     for (i = 0; i < slots; i++)
         c->slots[i].val = apr_palloc(p, max_value);
@@ -94,14 +96,16 @@ static unsigned int slot_of(const flexsaml_rcc *c, const void *key, apr_size_t k
 
 static int holds(const slot *s, const void *key, apr_size_t klen)
 {
-    return s->state != EMPTY && s->klen == klen && !memcmp(s->key, key, klen);
+    return s->full && s->klen == klen && !memcmp(s->key, key, klen);
 }
 
+/* Everything goes; the new generation voids every miss in flight. */
 static void empty_all(flexsaml_rcc *c)
 {
     unsigned int i;
     for (i = 0; i < c->nslots; i++)
-        c->slots[i].state = EMPTY;
+        c->slots[i].full = 0;
+    c->gen++;
 }
 
 /* The subscriber is gone (or no longer trusted): nothing it vouched for is. */
@@ -110,7 +114,6 @@ static void lose(flexsaml_rcc *c, apr_time_t now)
     if (c->sub)
         redisFree(c->sub);
     c->sub = NULL;
-    c->gen++;
     c->ping_out = 0;
     empty_all(c);
     c->retry_at = now; /* a new one may be made at once; failures back off */
@@ -119,8 +122,9 @@ static void lose(flexsaml_rcc *c, apr_time_t now)
 static void forget_locked(flexsaml_rcc *c, const void *key, apr_size_t klen)
 {
     slot *s = &c->slots[slot_of(c, key, klen)];
+    s->seq++;
     if (holds(s, key, klen))
-        s->state = EMPTY;
+        s->full = 0;
 }
 
 /* One message of the subscriber: an invalidation (keys, or nil for a
@@ -236,6 +240,13 @@ const char *flexsaml_rcc_attach(flexsaml_rcc *c, redisContext *ctx, const char *
     }
     id = r->integer;
     freeReplyObject(r);
+    r = redisCommand(ctx, "CLIENT TRACKING ON REDIRECT %lld BCAST PREFIX %s", id, c->prefix);
+    if (!r || r->type != REDIS_REPLY_STATUS) {
+        *refused = r && r->type == REDIS_REPLY_ERROR;
+        err = apr_psprintf(p, "CLIENT TRACKING: %s", r ? (r->str ? r->str : "?") : ctx->errstr);
+        goto out;
+    }
+    freeReplyObject(r);
     r = redisCommand(ctx, "SUBSCRIBE " CHANNEL);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
         *refused = r && r->type == REDIS_REPLY_ERROR;
@@ -311,17 +322,15 @@ flexsaml_rcc_result flexsaml_rcc_lookup(flexsaml_rcc *c, const void *key, apr_si
         res = FLEXSAML_RCC_OFF; /* until the PING is answered */
     } else {
         s = &c->slots[slot_of(c, key, klen)];
-        if (s->state == FULL && holds(s, key, klen) && s->expiry > now) {
+        if (holds(s, key, klen) && s->expiry > now) {
             *val = apr_pmemdup(p, s->val, s->len);
             *len = s->len;
             res = FLEXSAML_RCC_HIT;
         } else {
-            s->state = PENDING;
-            s->klen = klen;
-            memcpy(s->key, key, klen);
-            s->ticket = ++c->next_ticket;
+            t->key = key;
+            t->klen = klen;
             t->slot = (unsigned int)(s - c->slots);
-            t->ticket = s->ticket;
+            t->seq = s->seq;
             t->gen = c->gen;
             res = FLEXSAML_RCC_MISS;
         }
@@ -330,43 +339,26 @@ flexsaml_rcc_result flexsaml_rcc_lookup(flexsaml_rcc *c, const void *key, apr_si
     return res;
 }
 
-int flexsaml_rcc_redirect(flexsaml_rcc *c, const flexsaml_rcc_ticket *t, const char *addr,
-                          long long *id)
-{
-    int ok = 0;
-
-    apr_thread_mutex_lock(c->lock);
-    if (c->sub && c->gen == t->gen) {
-        if (strcmp(c->addr, addr) == 0) {
-            *id = c->sub_id;
-            ok = 1;
-        } else {
-            lose(c, apr_time_now()); /* the workers moved to another master */
-        }
-    }
-    apr_thread_mutex_unlock(c->lock);
-    return ok;
-}
-
 void flexsaml_rcc_fill(flexsaml_rcc *c, const flexsaml_rcc_ticket *t, const void *val,
-                       apr_size_t len, apr_time_t expiry, apr_uint32_t conn)
+                       apr_size_t len, apr_time_t expiry, const char *addr)
 {
     apr_time_t now = apr_time_now();
     slot *s;
 
+    if (!val || len > c->max_value || expiry <= now)
+        return;
     apr_thread_mutex_lock(c->lock);
     drain(c, now);
     s = &c->slots[t->slot];
-    if (c->gen == t->gen && s->state == PENDING && s->ticket == t->ticket) {
-        if (val && len <= c->max_value && expiry > now) {
-            memcpy(s->val, val, len);
-            s->len = len;
-            s->expiry = expiry;
-            s->conn = conn;
-            s->state = FULL;
-        } else {
-            s->state = EMPTY;
-        }
+    if (c->sub && strcmp(c->addr, addr) != 0) {
+        lose(c, now); /* the workers moved to another master */
+    } else if (c->sub && c->gen == t->gen && s->seq == t->seq) {
+        memcpy(s->key, t->key, t->klen);
+        s->klen = t->klen;
+        memcpy(s->val, val, len);
+        s->len = len;
+        s->expiry = expiry;
+        s->full = 1;
     }
     apr_thread_mutex_unlock(c->lock);
 }
@@ -377,15 +369,5 @@ void flexsaml_rcc_forget(flexsaml_rcc *c, const void *key, apr_size_t klen)
         return;
     apr_thread_mutex_lock(c->lock);
     forget_locked(c, key, klen);
-    apr_thread_mutex_unlock(c->lock);
-}
-
-void flexsaml_rcc_forget_conn(flexsaml_rcc *c, apr_uint32_t conn)
-{
-    unsigned int i;
-    apr_thread_mutex_lock(c->lock);
-    for (i = 0; i < c->nslots; i++)
-        if (c->slots[i].state == FULL && c->slots[i].conn == conn)
-            c->slots[i].state = EMPTY;
     apr_thread_mutex_unlock(c->lock);
 }

@@ -1,11 +1,14 @@
 /*
  * Redis client-side caching for the Redis backend (redis_store.c): each
  * child keeps a copy of what it read, and Redis itself says when a copy goes
- * stale. The child's one subscriber connection listens on
- * __redis__:invalidate; every worker connection that reads runs
- * CLIENT TRACKING ON REDIRECT <subscriber>, so any write, delete, expiry or
- * flush of a key this child read, from any server of the farm, sends that
- * key's name to the subscriber.
+ * stale. The child's one subscriber connection runs CLIENT TRACKING ON
+ * REDIRECT <itself> BCAST PREFIX flexsaml: and listens on
+ * __redis__:invalidate, so every write, delete, expiry or flush of any of
+ * the module's keys, from any server of the farm, sends that key's name to
+ * every child. Broadcast mode keeps no state in Redis per key read: reads of
+ * keys that do not exist (an anonymous client's made-up cookies) cost Redis
+ * nothing to remember, where default tracking would grow its table with
+ * each one.
  *
  * A copy is served only when the invalidations are known to arrive: every
  * lookup first reads whatever the subscriber received (one non-blocking
@@ -26,10 +29,13 @@
 
 typedef struct flexsaml_rcc flexsaml_rcc;
 
-/* A reservation: the slot a miss may fill once its read is answered. */
+/* What a miss saw of its slot: the answer is kept only if nothing touched
+ * the slot (or the whole cache) before it came. */
 typedef struct {
+    const void *key; /* the lookup's own key, which must outlive the fill */
+    apr_size_t klen;
     unsigned int slot;
-    apr_uint64_t ticket;
+    apr_uint64_t seq;
     unsigned int gen;
 } flexsaml_rcc_ticket;
 
@@ -40,14 +46,16 @@ typedef enum {
     FLEXSAML_RCC_CONNECT, /* as OFF, and it is time to try flexsaml_rcc_attach() again */
 } flexsaml_rcc_result;
 
-/* slots copies of at most max_value bytes each, allocated from p now. */
-flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t max_value);
+/* slots copies of at most max_value bytes each, allocated from p now, of
+ * keys that begin with prefix. */
+flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t max_value,
+                                  const char *prefix);
 
 /* Gives the cache a connection (logged in, on the server the worker
- * connections use, at addr) to subscribe with; it is the cache's from then
- * on, also when this fails. NULL, or why Redis refused (err says the
- * command); *refused is 1 when Redis answered with an error, which no retry
- * will change. */
+ * connections use, at addr) to track and subscribe with; it is the cache's
+ * from then on, also when this fails. NULL, or why Redis refused (naming
+ * the command); *refused is 1 when Redis answered with an error, which no
+ * retry will change. */
 const char *flexsaml_rcc_attach(flexsaml_rcc *c, redisContext *ctx, const char *addr, apr_pool_t *p,
                                 int *refused);
 
@@ -62,23 +70,12 @@ flexsaml_rcc_result flexsaml_rcc_lookup(flexsaml_rcc *c, const void *key, apr_si
                                         apr_time_t now, apr_pool_t *p, const char **val,
                                         apr_size_t *len, flexsaml_rcc_ticket *t);
 
-/* What a worker connection must redirect its tracking to for a ticket's
- * generation: 1 and *id when addr (the worker connection's server) is the
- * subscriber's and the generation still current; 0 otherwise (the ticket
- * cannot be filled; a different server drops the subscriber, so the next
- * attach follows the worker connections to the current master). */
-int flexsaml_rcc_redirect(flexsaml_rcc *c, const flexsaml_rcc_ticket *t, const char *addr,
-                          long long *id);
-
-/* The answer to a MISS, read on the worker connection numbered conn: val
- * NULL (absent) frees the slot; otherwise the copy lives until expiry, until
- * Redis invalidates it, or until that connection closes. */
+/* The answer to a MISS, read from the server at addr: kept until expiry or
+ * until Redis invalidates it. A server other than the subscriber's (the
+ * worker connections followed a Sentinel failover) drops the subscriber, so
+ * the next attach follows them. */
 void flexsaml_rcc_fill(flexsaml_rcc *c, const flexsaml_rcc_ticket *t, const void *val,
-                       apr_size_t len, apr_time_t expiry, apr_uint32_t conn);
-
-/* A worker connection closed: Redis no longer reports changes to what it
- * read, so the copies it filled go. */
-void flexsaml_rcc_forget_conn(flexsaml_rcc *c, apr_uint32_t conn);
+                       apr_size_t len, apr_time_t expiry, const char *addr);
 
 /* This process wrote or removed key: its copy goes now (Redis's own
  * message would come a moment later). */

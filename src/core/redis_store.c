@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <hiredis/hiredis.h>
 
@@ -37,8 +36,7 @@
 
 struct flexsaml_redis {
     flexsaml_redis_conf c;
-    flexsaml_rcc *rcc;             /* NULL: FlexSAMLSessionCacheLocal off */
-    volatile apr_uint32_t serials; /* numbers this process's connections */
+    flexsaml_rcc *rcc; /* NULL: FlexSAMLSessionCacheLocal off */
 };
 
 /* Thread-local: see the file comment. A slot of a store whose pool is gone
@@ -49,10 +47,8 @@ typedef struct {
     redisContext *ctx;
     apr_time_t retry_at;
     apr_interval_time_t backoff;
-    apr_status_t down_rv;   /* what a request gets until retry_at */
-    char addr[160];         /* host:port of the connected server */
-    unsigned int track_gen; /* the cache generation its tracking redirects to; 0: none */
-    apr_uint32_t serial;    /* which connection filled a copy */
+    apr_status_t down_rv; /* what a request gets until retry_at */
+    char addr[160];       /* host:port of the connected server */
     char err[512];
 } conn_slot;
 static _Thread_local conn_slot tls_conns[TLS_SLOTS];
@@ -63,19 +59,11 @@ static _Thread_local conn_slot tls_conns[TLS_SLOTS];
 static pthread_key_t conns_key;
 static pthread_once_t conns_once = PTHREAD_ONCE_INIT;
 
-/* Closes a slot's connection. Redis tracks reads per connection: once it
- * is closed, nothing tells this process of a change to what it read, so the
- * copies it filled go too. (Threads end before their process's pool, so rd
- * is still there when a thread's destructor runs.) */
 static void close_conn(conn_slot *s)
 {
-    if (!s->ctx)
-        return;
-    if (s->track_gen && s->rd && s->rd->rcc)
-        flexsaml_rcc_forget_conn(s->rd->rcc, s->serial);
-    redisFree(s->ctx);
+    if (s->ctx)
+        redisFree(s->ctx);
     s->ctx = NULL;
-    s->track_gen = 0;
 }
 
 static void close_thread_conns(void *data)
@@ -188,7 +176,7 @@ flexsaml_redis *flexsaml_redis_create(apr_pool_t *p, const flexsaml_redis_conf *
     flexsaml_redis *rd = apr_pcalloc(p, sizeof(*rd));
     rd->c = *c;
     if (c->client_cache)
-        rd->rcc = flexsaml_rcc_create(p, CACHE_SLOTS, CACHE_VALUE);
+        rd->rcc = flexsaml_rcc_create(p, CACHE_SLOTS, CACHE_VALUE, FLEXSAML_REDIS_PREFIX);
     apr_pool_cleanup_register(p, rd, cleanup_conn, apr_pool_cleanup_null);
     return rd;
 }
@@ -352,8 +340,6 @@ static apr_status_t connect_slot(const flexsaml_redis *rd, conn_slot *s)
     if (rv == APR_SUCCESS) {
         snprintf(where, sizeof(where), "redis %.127s:%d", host, port);
         snprintf(s->addr, sizeof(s->addr), "%.127s:%d", host, port);
-        s->track_gen = 0;
-        s->serial = apr_atomic_inc32(&((flexsaml_redis *)rd)->serials) + 1;
         if (!(s->ctx = dial(rd, host, port, s)))
             rv = APR_ECONNREFUSED;
         else if ((rv = login(rd, s->ctx, s, where)) != APR_SUCCESS)
@@ -482,36 +468,8 @@ static const char *attach_subscriber(flexsaml_redis *rd, apr_pool_t *p)
     return refused ? why : NULL;
 }
 
-/* The calling thread's connection tracks its reads for the ticket's
- * subscriber: 1 when so; 0 when the copy must not be filled. */
-static int tracking_ready(flexsaml_redis *rd, conn_slot *s, const flexsaml_rcc_ticket *t,
-                          apr_pool_t *p, const char **refused)
-{
-    long long id;
-    redisReply *r;
-    int ok;
-
-    if (!s->ctx && connect_slot(rd, s) != APR_SUCCESS)
-        return 0;
-    if (s->track_gen == t->gen)
-        return 1;
-    if (!flexsaml_rcc_redirect(rd->rcc, t, s->addr, &id))
-        return 0;
-    if (!(r = redisCommand(s->ctx, "CLIENT TRACKING ON REDIRECT %lld", id))) {
-        drop(s);
-        return 0;
-    }
-    ok = r->type == REDIS_REPLY_STATUS;
-    if (ok)
-        s->track_gen = t->gen;
-    else if (r->type == REDIS_REPLY_ERROR && !strstr(r->str, "does not exist"))
-        *refused = apr_psprintf(p, "CLIENT TRACKING: %s", r->str);
-    freeReplyObject(r);
-    return ok;
-}
-
-/* A miss of the cache: GET and PTTL in one round trip, on a connection
- * whose tracking makes Redis report any later change of the key. */
+/* A miss of the cache: GET and PTTL in one round trip; the answer becomes
+ * the copy unless something changed the key meanwhile. */
 static apr_status_t get_and_fill(flexsaml_redis *rd, const char *k, size_t klen,
                                  const flexsaml_rcc_ticket *t, apr_pool_t *p, const char **val,
                                  apr_size_t *len)
@@ -520,41 +478,28 @@ static apr_status_t get_and_fill(flexsaml_redis *rd, const char *k, size_t klen,
     size_t lens[] = {3, klen}, tlens[] = {4, klen};
     redis_cmd cmds[] = {{2, g, lens}, {2, ttl, tlens}};
     redisReply *r[2];
-    conn_slot *s = slot_of(rd);
-    const char *refused = NULL;
-    int tracked = tracking_ready(rd, s, t, p, &refused);
+    int n = 2;
     apr_status_t rv;
 
-    if (refused) {
+    if ((rv = run_n(rd, 2, cmds, r)) == APR_EACCES) {
+        /* An ACL without PTTL: no copies, but the read must work. */
         flexsaml_rcc_disable(rd->rcc);
-        snprintf(s->err, sizeof(s->err), "%.200s", refused);
+        n = 1;
+        rv = run_n(rd, 1, cmds, r);
     }
-    if ((rv = run_n(rd, tracked ? 2 : 1, cmds, r)) != APR_SUCCESS) {
-        flexsaml_rcc_fill(rd->rcc, t, NULL, 0, 0, 0);
-        if (rv == APR_EACCES && tracked) {
-            /* An ACL without PTTL: no copies, but the read must work. */
-            flexsaml_rcc_disable(rd->rcc);
-            rv = run_n(rd, 1, cmds, r);
-            tracked = 0;
-        }
-        if (rv != APR_SUCCESS)
-            return rv;
-    }
+    if (rv != APR_SUCCESS)
+        return rv;
     if (r[0]->type == REDIS_REPLY_STRING) {
         *val = apr_pstrmemdup(p, r[0]->str, r[0]->len);
         *len = r[0]->len;
+        if (n == 2 && r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer > 0)
+            flexsaml_rcc_fill(rd->rcc, t, *val, *len,
+                              apr_time_now() + apr_time_from_msec(r[1]->integer),
+                              slot_of(rd)->addr);
     } else {
         rv = r[0]->type == REDIS_REPLY_NIL ? APR_NOTFOUND : APR_EGENERAL;
     }
-    /* Filled only from a connection still tracking for this subscriber
-     * (a reconnect in run_n starts untracked). */
-    if (tracked && s->track_gen == t->gen && rv == APR_SUCCESS &&
-        r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer > 0)
-        flexsaml_rcc_fill(rd->rcc, t, *val, *len,
-                          apr_time_now() + apr_time_from_msec(r[1]->integer), s->serial);
-    else
-        flexsaml_rcc_fill(rd->rcc, t, NULL, 0, 0, 0);
-    free_replies(r, tracked ? 2 : 1);
+    free_replies(r, n);
     return rv;
 }
 
@@ -600,12 +545,14 @@ static apr_status_t redis_get(void *b, const void *key, apr_size_t klen, apr_tim
 }
 
 /* After a write that can make another child's copy wrong: one more round
- * trip on the same connection. Redis may answer a write before it sends the
- * invalidation the write caused (seen with a writer that tracks nothing);
- * it writes a pass's output before it reads the next command, so once this
- * answers, every subscriber on this host has the message in its socket, and
- * a lookup there (which reads the socket first) cannot serve the old value.
- * Done whether or not this server keeps copies: the others of the farm may. */
+ * trip on the same connection, so the invalidation is out before the
+ * write's answer is acted on. Redis writes a pass's broadcast invalidations
+ * before its replies (measured: 0 of 3 000 reads right after a write found
+ * none yet), but with io-threads a pass's writes run in parallel; a reply
+ * to a later command comes after the whole pass, so once this answers,
+ * every subscriber on this host has the message in its socket, and a lookup
+ * there (which reads the socket first) cannot serve the old value. Done
+ * whether or not this server keeps copies: the others of the farm may. */
 static void settle(flexsaml_redis *rd)
 {
     const char *argv[] = {"PING"};

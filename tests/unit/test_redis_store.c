@@ -507,9 +507,9 @@ static void test_an_acl_without_tracking_turns_the_copy_off(void **state)
     redisFree(a);
 }
 
-/* Redis tracks reads per connection: when the connection that read a key
- * closes (here: a thread using more stores than it keeps connections for),
- * its copies must go, or a later change would never be heard of. */
+/* A worker connection that closes (here: a thread using more stores than it
+ * keeps connections for) changes nothing: the subscriber hears of every
+ * change whichever connection read the key. */
 static void *evicting_thread(void *arg)
 {
     flexsaml_redis *x = handle(), *other[4];
@@ -532,7 +532,7 @@ static void *evicting_thread(void *arg)
                               n == 2 && !memcmp(v, "v2", 2));
 }
 
-static void test_a_closed_connection_takes_its_copies(void **state)
+static void test_a_closed_worker_connection_changes_nothing(void **state)
 {
     pthread_t t;
     void *fresh;
@@ -543,10 +543,8 @@ static void test_a_closed_connection_takes_its_copies(void **state)
     assert_int_equal((intptr_t)fresh, 1);
 }
 
-/* Many rounds of: one server writes, the other reads at once. The writer
- * keeps no copies (its connection tracks nothing), the case in which Redis
- * answers the write before it sends the invalidation: without settle() some
- * of these reads find the old copy. */
+/* Many rounds of: one server writes, the other reads at once; the writer
+ * keeps no copies of its own. */
 static void test_a_read_right_after_a_write_elsewhere_is_fresh(void **state)
 {
     flexsaml_redis *x, *y;
@@ -570,6 +568,44 @@ static void test_a_read_right_after_a_write_elsewhere_is_fresh(void **state)
         flexsaml_redis_ops.get(x, "round", 5, apr_time_now(), pool, &v, &n); /* a copy again */
     }
     assert_int_equal(stale, 0);
+}
+
+/* What an anonymous client controls is the cookie, so the key of a read
+ * that finds nothing: such reads must neither evict a copy nor make Redis
+ * remember anything (default tracking would keep every key read in its
+ * table, which no maxmemory bounds: a flood of made-up cookies would grow
+ * it to a million keys). */
+static void test_reads_of_absent_keys_cost_nothing_to_keep(void **state)
+{
+    redisContext *a;
+    flexsaml_redis *rd;
+    char key[32];
+    const char *v;
+    apr_size_t n;
+    long long before;
+    redisReply *r;
+    int i;
+    (void)state;
+    NEED_SERVER();
+    a = admin();
+    rd = handle();
+    put(rd, "kept", "v", 60000);
+    expect(rd, "kept", "v");
+    expect(rd, "kept", "v");
+    for (i = 0; i < 3000; i++) {
+        snprintf(key, sizeof(key), "made-up-%d", i);
+        assert_int_equal(flexsaml_redis_ops.get(rd, key, strlen(key), apr_time_now(), pool, &v, &n),
+                         APR_NOTFOUND);
+    }
+    r = redisCommand(a, "INFO stats");
+    assert_non_null(r);
+    assert_non_null(strstr(r->str, "tracking_total_keys:0\r\n"));
+    freeReplyObject(r);
+    before = counter(a, "get");
+    for (i = 0; i < 20; i++)
+        expect(rd, "kept", "v");
+    assert_int_equal(counter(a, "get") - before, 0);
+    redisFree(a);
 }
 
 /* Readers on many threads while a writer changes the key: once the last
@@ -639,8 +675,9 @@ int main(void)
         cmocka_unit_test(test_a_silent_server_stops_the_copies),
         cmocka_unit_test(test_an_acl_without_tracking_turns_the_copy_off),
         cmocka_unit_test(test_no_stale_copy_after_concurrent_writes),
-        cmocka_unit_test(test_a_closed_connection_takes_its_copies),
+        cmocka_unit_test(test_a_closed_worker_connection_changes_nothing),
         cmocka_unit_test(test_a_read_right_after_a_write_elsewhere_is_fresh),
+        cmocka_unit_test(test_reads_of_absent_keys_cost_nothing_to_keep),
     };
     int rc;
     if (apr_group_setup(NULL) != 0)
