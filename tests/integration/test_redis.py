@@ -2,8 +2,10 @@
 two Apaches on one Redis, a wrong password (503, one clear line, fixed without a restart), the
 startup checks, `apachectl -t` staying offline, and Sentinel failover. Every server is started on
 127.0.0.1 under a temp dir and stopped by the suite."""
+import base64
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import threading
@@ -510,3 +512,33 @@ def test_an_acl_without_the_tracking_grants_warns_and_works(keys):
     finally:
         node.cleanup()
         rd.cleanup()
+
+
+def test_made_up_cookies_leave_nothing_in_redis_nor_evict_the_copy(keys, tracked_redis):
+    """An anonymous client chooses the cookie, so the key of the read: 400 requests with
+    well-formed made-up session cookies leave no tracked key in Redis (default tracking kept
+    each one in a table no maxmemory bounds) and a live session is still served from the copy."""
+    rd, url = tracked_redis
+    auth = {"password": PASSWORD, "user": "admin"} if rd.mode == "acl" else {"password": PASSWORD}
+    node = start(redis_node(keys, url, PASSWORD, name="madeup"))
+    try:
+        live = cookie_of(post(node, response(keys, "sam")))
+        for _ in range(5):
+            assert get(node, live).status_code == 200
+        s = requests.Session()
+        asked = gets_in(rd, **auth)
+        for _ in range(400):
+            made_up = base64.urlsafe_b64encode(secrets.token_bytes(len(live) * 3 // 4 + 3)).decode()
+            made_up = made_up[:len(live) - 1] + "A"  # the canonical last character
+            r = s.get(node.url + "/protected/env.cgi", cookies={"flexsaml_session": made_up},
+                      allow_redirects=False)
+            assert r.status_code == 302
+        assert gets_in(rd, **auth) - asked >= 400  # each one did reach Redis
+        info = rd.cli("INFO", "stats", **auth)
+        assert re.search(r"tracking_total_keys:0\b", info), info
+        before = gets_in(rd, **auth)
+        for _ in range(30):
+            assert get(node, live).status_code == 200
+        assert gets_in(rd, **auth) - before <= 4
+    finally:
+        node.cleanup()
