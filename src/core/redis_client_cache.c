@@ -50,7 +50,11 @@ struct flexsaml_rcc {
     long long sub_id;
     char addr[160];
     unsigned int gen;
-    apr_time_t pong_seen, ping_sent;
+    /* fresh: when the last PING Redis answered was sent. Redis answers in
+     * order on one connection, so every invalidation it sent before that
+     * moment has been read: the copies are true as of fresh (not as of when
+     * the answer was read, which may be much later after an idle spell). */
+    apr_time_t fresh, ping_sent;
     int ping_out;
     apr_time_t retry_at;
     apr_interval_time_t backoff;
@@ -129,7 +133,7 @@ static void forget_locked(flexsaml_rcc *c, const void *key, apr_size_t klen)
 
 /* One message of the subscriber: an invalidation (keys, or nil for a
  * flush), a PING's answer, or the subscription's confirmation. */
-static void apply(flexsaml_rcc *c, const redisReply *r, apr_time_t now)
+static void apply(flexsaml_rcc *c, const redisReply *r)
 {
     const redisReply *kind, *payload;
     size_t i;
@@ -139,7 +143,8 @@ static void apply(flexsaml_rcc *c, const redisReply *r, apr_time_t now)
         return;
     kind = r->element[0];
     if (!strcasecmp(kind->str, "pong")) {
-        c->pong_seen = now;
+        if (c->ping_out)
+            c->fresh = c->ping_sent;
         c->ping_out = 0;
         return;
     }
@@ -190,14 +195,14 @@ static void drain(flexsaml_rcc *c, apr_time_t now)
         }
         if (!reply)
             break;
-        apply(c, reply, now);
+        apply(c, reply);
         freeReplyObject(reply);
     }
     if (c->ping_out && now - c->ping_sent > FLEXSAML_RCC_LIVE) {
         lose(c, now);
         return;
     }
-    if (!c->ping_out && now - c->pong_seen >= FLEXSAML_RCC_PING_EVERY) {
+    if (!c->ping_out && now - c->fresh >= FLEXSAML_RCC_PING_EVERY) {
         static const char ping[] = "*1\r\n$4\r\nPING\r\n";
         if (send(c->sub->fd, ping, sizeof(ping) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) !=
             (ssize_t)(sizeof(ping) - 1)) {
@@ -211,7 +216,7 @@ static void drain(flexsaml_rcc *c, apr_time_t now)
 
 static int live(const flexsaml_rcc *c, apr_time_t now)
 {
-    return c->sub && now - c->pong_seen < FLEXSAML_RCC_LIVE;
+    return c->sub && now - c->fresh < FLEXSAML_RCC_LIVE;
 }
 
 /* Under the lock: the next attach waits a little longer. */
@@ -267,7 +272,7 @@ out:
         c->sub = ctx;
         c->sub_id = id;
         apr_cpystrn(c->addr, addr, sizeof(c->addr));
-        c->pong_seen = now;
+        c->fresh = now; /* SUBSCRIBE was answered just now */
         c->ping_out = 0;
         c->backoff = 0;
     }

@@ -608,6 +608,30 @@ static void test_reads_of_absent_keys_cost_nothing_to_keep(void **state)
     redisFree(a);
 }
 
+/* A PING answered long ago vouches for nothing now: after an idle spell the
+ * answer waiting in the socket was sent before whatever Redis may have
+ * failed to deliver since, so the first read asks Redis again. */
+static void test_an_old_ping_answer_is_not_taken_for_a_fresh_one(void **state)
+{
+    redisContext *a;
+    flexsaml_redis *rd;
+    long long before;
+    (void)state;
+    NEED_SERVER();
+    a = admin();
+    rd = handle();
+    put(rd, "idle", "v", 60000);
+    expect(rd, "idle", "v");
+    expect(rd, "idle", "v"); /* a copy */
+    usleep(1200000);
+    expect(rd, "idle", "v"); /* sends the once-a-second PING; Redis answers at once */
+    usleep(3500000);         /* nobody reads the answer for longer than the window */
+    before = counter(a, "get");
+    expect(rd, "idle", "v");
+    assert_true(counter(a, "get") - before >= 1);
+    redisFree(a);
+}
+
 /* Readers on many threads while a writer changes the key: once the last
  * write has returned, no reader sees an older value. */
 static flexsaml_redis *contended;
@@ -678,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_a_closed_worker_connection_changes_nothing),
         cmocka_unit_test(test_a_read_right_after_a_write_elsewhere_is_fresh),
         cmocka_unit_test(test_reads_of_absent_keys_cost_nothing_to_keep),
+        cmocka_unit_test(test_an_old_ping_answer_is_not_taken_for_a_fresh_one),
     };
     int rc;
     if (apr_group_setup(NULL) != 0)
