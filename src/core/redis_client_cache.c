@@ -41,7 +41,8 @@ struct flexsaml_rcc {
     slot *slots;
     unsigned int nslots;
     apr_size_t max_value;
-    const char *prefix;
+    const char *const *prefixes;
+    int nprefixes;
     int disabled;
     /* The subscriber: while sub is NULL nothing is served. gen changes each
      * time one is lost or Redis flushes, so misses in flight from before
@@ -70,7 +71,7 @@ static apr_status_t close_sub(void *data)
 }
 
 flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t max_value,
-                                  const char *prefix)
+                                  const char *const *prefixes, int nprefixes)
 {
     flexsaml_rcc *c = apr_pcalloc(p, sizeof(*c));
     unsigned int i;
@@ -79,7 +80,8 @@ flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t 
         return NULL;
     c->nslots = slots;
     c->max_value = max_value;
-    c->prefix = prefix;
+    c->prefixes = prefixes;
+    c->nprefixes = nprefixes;
     c->slots = apr_pcalloc(p, sizeof(slot) * slots);
     for (i = 0; i < slots; i++)
         c->slots[i].val = apr_palloc(p, max_value);
@@ -219,6 +221,28 @@ static int live(const flexsaml_rcc *c, apr_time_t now)
     return c->sub && now - c->fresh < FLEXSAML_RCC_LIVE;
 }
 
+/* CLIENT TRACKING ON REDIRECT <id> BCAST PREFIX <p1> PREFIX <p2> ... */
+static redisReply *track(const flexsaml_rcc *c, redisContext *ctx, long long id, apr_pool_t *p)
+{
+    int argc = 0, i;
+    const char **argv = apr_palloc(p, sizeof(char *) * (size_t)(6 + 2 * c->nprefixes));
+    size_t *lens = apr_palloc(p, sizeof(size_t) * (size_t)(6 + 2 * c->nprefixes));
+
+    argv[argc++] = "CLIENT";
+    argv[argc++] = "TRACKING";
+    argv[argc++] = "ON";
+    argv[argc++] = "REDIRECT";
+    argv[argc++] = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)id);
+    argv[argc++] = "BCAST";
+    for (i = 0; i < c->nprefixes; i++) {
+        argv[argc++] = "PREFIX";
+        argv[argc++] = c->prefixes[i];
+    }
+    for (i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return redisCommandArgv(ctx, argc, argv, lens);
+}
+
 /* Under the lock: the next attach waits a little longer. */
 static void back_off(flexsaml_rcc *c)
 {
@@ -245,7 +269,7 @@ const char *flexsaml_rcc_attach(flexsaml_rcc *c, redisContext *ctx, const char *
     }
     id = r->integer;
     freeReplyObject(r);
-    r = redisCommand(ctx, "CLIENT TRACKING ON REDIRECT %lld BCAST PREFIX %s", id, c->prefix);
+    r = track(c, ctx, id, p);
     if (!r || r->type != REDIS_REPLY_STATUS) {
         *refused = r && r->type == REDIS_REPLY_ERROR;
         err = apr_psprintf(p, "CLIENT TRACKING: %s", r ? (r->str ? r->str : "?") : ctx->errstr);

@@ -2,10 +2,10 @@
  * Redis client-side caching for the Redis backend (redis_store.c): each
  * child keeps a copy of what it read, and Redis itself says when a copy goes
  * stale. The child's one subscriber connection runs CLIENT TRACKING ON
- * REDIRECT <itself> BCAST PREFIX flexsaml: and listens on
- * __redis__:invalidate, so every write, delete, expiry or flush of any of
- * the module's keys, from any server of the farm, sends that key's name to
- * every child. Broadcast mode keeps no state in Redis per key read: reads of
+ * REDIRECT <itself> BCAST PREFIX <each prefix of the cached keys> and
+ * listens on __redis__:invalidate, so every write, delete, expiry or flush
+ * of a cached kind of key, from any server of the farm, sends that key's
+ * name to every child. Broadcast mode keeps no state in Redis per key read: reads of
  * keys that do not exist (an anonymous client's made-up cookies) cost Redis
  * nothing to remember, where default tracking would grow its table with
  * each one.
@@ -47,9 +47,10 @@ typedef enum {
 } flexsaml_rcc_result;
 
 /* slots copies of at most max_value bytes each, allocated from p now, of
- * keys that begin with prefix. */
+ * keys that begin with one of the nprefixes prefixes (Redis broadcasts the
+ * changes of those keys only). */
 flexsaml_rcc *flexsaml_rcc_create(apr_pool_t *p, unsigned int slots, apr_size_t max_value,
-                                  const char *prefix);
+                                  const char *const *prefixes, int nprefixes);
 
 /* Gives the cache a connection (logged in, on the server the worker
  * connections use, at addr) to track and subscribe with; it is the cache's

@@ -22,6 +22,7 @@
 #include "redis_client_cache.h"
 #include "redis_store.h"
 #include "store_backend.h"
+#include "store_key.h"
 
 #define TLS_SLOTS 4
 #define DEFAULT_CONNECT_TIMEOUT apr_time_from_msec(500)
@@ -171,12 +172,30 @@ static apr_status_t cleanup_conn(void *data)
     return APR_SUCCESS;
 }
 
+/* Only one kind of key is copied (sessions, read on every request); Redis
+ * broadcasts changes of that kind only: its key begins with any of the 94
+ * spread bytes, then the kind. */
+static flexsaml_rcc *make_cache(apr_pool_t *p, char kind)
+{
+    static const char *const every[] = {FLEXSAML_REDIS_PREFIX};
+    const char **prefixes;
+    int i;
+
+    if (!kind)
+        return flexsaml_rcc_create(p, CACHE_SLOTS, CACHE_VALUE, every, 1);
+    prefixes = apr_palloc(p, sizeof(char *) * FLEXSAML_KEY_SPREADS);
+    for (i = 0; i < FLEXSAML_KEY_SPREADS; i++)
+        prefixes[i] =
+            apr_psprintf(p, "%s%c%c", FLEXSAML_REDIS_PREFIX, FLEXSAML_KEY_SPREAD_FIRST + i, kind);
+    return flexsaml_rcc_create(p, CACHE_SLOTS, CACHE_VALUE, prefixes, FLEXSAML_KEY_SPREADS);
+}
+
 flexsaml_redis *flexsaml_redis_create(apr_pool_t *p, const flexsaml_redis_conf *c)
 {
     flexsaml_redis *rd = apr_pcalloc(p, sizeof(*rd));
     rd->c = *c;
     if (c->client_cache)
-        rd->rcc = flexsaml_rcc_create(p, CACHE_SLOTS, CACHE_VALUE, FLEXSAML_REDIS_PREFIX);
+        rd->rcc = make_cache(p, c->cache_kind);
     apr_pool_cleanup_register(p, rd, cleanup_conn, apr_pool_cleanup_null);
     return rd;
 }
@@ -514,7 +533,8 @@ static apr_status_t redis_get(void *b, const void *key, apr_size_t klen, apr_tim
     flexsaml_rcc_ticket t;
     apr_status_t rv;
 
-    if (rd->rcc) {
+    if (rd->rcc &&
+        (!rd->c.cache_kind || (klen > 1 && ((const char *)key)[1] == rd->c.cache_kind))) {
         switch (flexsaml_rcc_lookup(rd->rcc, k, PREFIX_LEN + klen, now, p, val, len, &t)) {
         case FLEXSAML_RCC_HIT:
             return APR_SUCCESS;
@@ -633,7 +653,8 @@ const flexsaml_store_ops flexsaml_redis_ops = {"redis",      redis_get, redis_pu
  * way a miss does. NULL, or why not (and the cache is then off). */
 static const char *probe_cache(flexsaml_redis *rd, apr_pool_t *p)
 {
-    static const char probe_key[] = FLEXSAML_REDIS_PREFIX "probe";
+    /* Shaped as a session key ('!' spread, kind 's'), under a broadcast prefix. */
+    static const char probe_key[] = FLEXSAML_REDIS_PREFIX "!sprobe";
     const char *why, *val;
     apr_size_t len;
     flexsaml_rcc_ticket t;

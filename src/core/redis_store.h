@@ -25,6 +25,7 @@ typedef struct {
     apr_interval_time_t connect_timeout;
     apr_interval_time_t io_timeout;
     int client_cache; /* FlexSAMLSessionCacheLocal: keep tracked copies of reads */
+    char cache_kind;  /* the kind of key copied (store_key.h's second byte); 0: every key */
 } flexsaml_redis_conf;
 
 typedef struct flexsaml_redis flexsaml_redis;

@@ -71,7 +71,9 @@ int flexsaml_store_key(const EVP_MD *sha256, flexsaml_key_form form, char kind, 
     /* A failed digest must not become a key every id shares. */
     if (!ok)
         return 0;
-    key[0] = form == FLEXSAML_KEY_BINARY ? md[0] : (unsigned char)(0x21 + md[0] % 94);
+    key[0] = form == FLEXSAML_KEY_BINARY
+                 ? md[0]
+                 : (unsigned char)(FLEXSAML_KEY_SPREAD_FIRST + md[0] % FLEXSAML_KEY_SPREADS);
     key[1] = (unsigned char)kind;
     for (i = 0; i < 32; i++) {
         key[2 + 2 * i] = (unsigned char)hex[md[i] >> 4];

@@ -6,6 +6,9 @@
 #include <openssl/evp.h>
 
 #define FLEXSAML_STORE_KEY_LEN (2 + 2 * 32)
+/* A text key's first byte: one of 94 printable characters from '!'. */
+#define FLEXSAML_KEY_SPREAD_FIRST 0x21
+#define FLEXSAML_KEY_SPREADS 94
 
 typedef enum {
     FLEXSAML_KEY_TEXT,  /* printable: memcache and redis take keys in a text protocol */

@@ -11,6 +11,7 @@
 
 #include "flexsaml_glue.h"
 #include "redis_store.h"
+#include "store.h"
 #include "store_driver.h"
 
 typedef struct {
@@ -39,6 +40,7 @@ static const char *redis_create(apr_pool_t *p, const char *name, const char *arg
     if (opts->io_timeout)
         c->conf.io_timeout = opts->io_timeout;
     c->conf.client_cache = opts->local_copy;
+    c->conf.cache_kind = FLEXSAML_KEY_SESSION;
     /* Text keys: an ACL can then name the module's keys, ~flexsaml:*. */
     *form = FLEXSAML_KEY_TEXT;
     *ctx = c;
