@@ -337,6 +337,17 @@ static void put(flexsaml_redis *rd, const char *key, const char *val, int ms)
                      APR_SUCCESS);
 }
 
+/* A handle holding a copy of key: written, then read twice (the first read
+ * makes the subscriber, the second fills the copy). */
+static flexsaml_redis *copied(const char *key, const char *val)
+{
+    flexsaml_redis *rd = handle();
+    put(rd, key, val, 60000);
+    expect(rd, key, val);
+    expect(rd, key, val);
+    return rd;
+}
+
 /* After the first reads, a busy key costs Redis nothing; without the cache
  * every read is a GET. */
 static void test_reads_are_served_from_the_copy(void **state)
@@ -424,10 +435,7 @@ static void test_a_lost_subscriber_empties_the_copy(void **state)
     (void)state;
     NEED_SERVER();
     a = admin();
-    rd = handle();
-    put(rd, "lost", "v1", 60000);
-    expect(rd, "lost", "v1");
-    expect(rd, "lost", "v1");
+    rd = copied("lost", "v1");
     command(a, "CLIENT KILL TYPE pubsub");
     command(a, "SET flexsaml:lost v2 PX 60000"); /* nobody hears this invalidation */
     expect(rd, "lost", "v2");
@@ -456,10 +464,7 @@ static void test_a_silent_server_stops_the_copies(void **state)
     apr_status_t rv = APR_SUCCESS;
     (void)state;
     NEED_SERVER();
-    rd = handle();
-    put(rd, "silent", "v", 60000);
-    expect(rd, "silent", "v");
-    expect(rd, "silent", "v");
+    rd = copied("silent", "v");
     kill(server_pid, SIGSTOP);
     until = apr_time_now() + apr_time_from_sec(6);
     while (apr_time_now() < until && (rv = flexsaml_redis_ops.get(rd, "silent", 6, apr_time_now(),
@@ -590,10 +595,7 @@ static void test_reads_of_absent_keys_cost_nothing_to_keep(void **state)
     (void)state;
     NEED_SERVER();
     a = admin();
-    rd = handle();
-    put(rd, "kept", "v", 60000);
-    expect(rd, "kept", "v");
-    expect(rd, "kept", "v");
+    rd = copied("kept", "v");
     for (i = 0; i < 3000; i++) {
         snprintf(key, sizeof(key), "made-up-%d", i);
         assert_int_equal(flexsaml_redis_ops.get(rd, key, strlen(key), apr_time_now(), pool, &v, &n),
@@ -621,10 +623,7 @@ static void test_an_old_ping_answer_is_not_taken_for_a_fresh_one(void **state)
     (void)state;
     NEED_SERVER();
     a = admin();
-    rd = handle();
-    put(rd, "idle", "v", 60000);
-    expect(rd, "idle", "v");
-    expect(rd, "idle", "v"); /* a copy */
+    rd = copied("idle", "v");
     usleep(1200000);
     expect(rd, "idle", "v"); /* sends the once-a-second PING; Redis answers at once */
     usleep(3500000);         /* nobody reads the answer for longer than the window */
