@@ -48,7 +48,6 @@ struct flexsaml_rcc {
      * time one is lost or Redis flushes, so misses in flight from before
      * are recognized as such. */
     redisContext *sub;
-    long long sub_id;
     char addr[160];
     unsigned int gen;
     /* fresh: when the last PING Redis answered was sent. Redis answers in
@@ -294,7 +293,6 @@ out:
             back_off(c);
     } else {
         c->sub = ctx;
-        c->sub_id = id;
         apr_cpystrn(c->addr, addr, sizeof(c->addr));
         c->fresh = now; /* SUBSCRIBE was answered just now */
         c->ping_out = 0;
