@@ -207,11 +207,13 @@ static apr_array_header_t *claim_values(apr_pool_t *p, const flexsaml_claims_con
 static void put(apr_pool_t *p, const flexsaml_claims_conf *c, apr_table_t *env,
                 apr_table_t *headers, const char *name, const char *value)
 {
+    /* name and value live in p or longer (the configuration), and both
+     * tables belong to the request: no copies on the hot path. */
     if (env != NULL) {
-        apr_table_set(env, name, value);
+        apr_table_setn(env, name, value);
     }
     if (headers != NULL) {
-        apr_table_set(headers, flexsaml_claims_header_name(p, c->header_prefix, name), value);
+        apr_table_setn(headers, flexsaml_claims_header_name(p, c->header_prefix, name), value);
     }
 }
 

@@ -155,7 +155,8 @@ flexsaml_claims_conf *flexsaml_claims_default(apr_pool_t *p);
 
 /* Adds to env and to headers (either may be NULL) the exported claims of an
  * identity; the caller chooses by pass_as. A claim whose attribute is absent
- * is not exported. */
+ * is not exported. Names and values are set, not copied: p must live as
+ * long as the tables (the request pool for a request's tables). */
 void flexsaml_claims_export(apr_pool_t *p, const flexsaml_claims_conf *c,
                             const flexsaml_identity *id, apr_table_t *env, apr_table_t *headers);
 

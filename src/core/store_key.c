@@ -10,16 +10,21 @@
  * them and leave 63 % of its memory unused. Binary stores therefore get a
  * raw digest byte; text protocols (memcache, redis) keep a printable one.
  */
+/* SHA256_Init and friends: see digest() below. Before any OpenSSL header. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <pthread.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
 #include "store_key.h"
 
-/* Every protected request makes one key, and a fresh EVP_MD_CTX per key was
- * an allocation and a free on that path (profiled: a quarter of what
- * libcrypto cost it); each thread keeps one instead, freed when the thread
- * ends. A context is never shared: EVP_MD_CTX is not thread-safe. In httpd
- * only children make keys, and a child does not unload the module while its
+/* Where keys go through EVP (below), a fresh EVP_MD_CTX per key would be
+ * an allocation and a free on every protected request; each thread keeps
+ * one instead, freed when the thread ends. A context is never shared: EVP_MD_CTX is not
+ * thread-safe. In httpd only children make keys, and a child does not unload the module while its
  * threads run, so the destructor is still there when they end. */
 static pthread_key_t ctx_key;
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
@@ -52,13 +57,22 @@ static EVP_MD_CTX *thread_ctx(int *own)
     return ctx;
 }
 
-int flexsaml_store_key(const EVP_MD *sha256, flexsaml_key_form form, char kind, const char *scope,
-                       const char *id, unsigned char key[FLEXSAML_STORE_KEY_LEN])
+/* Whether this process asks OpenSSL for FIPS: then every digest goes through
+ * EVP and the FIPS provider. Decided at the first key a process makes; in
+ * httpd that is in a child, after every module's configuration (mod_ssl's
+ * SSLFIPS included). */
+static pthread_once_t fips_once = PTHREAD_ONCE_INIT;
+static int fips_wanted;
+
+static void check_fips(void)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
+    fips_wanted = EVP_default_properties_is_fips_enabled(NULL);
+}
+
+static int evp_digest(const EVP_MD *sha256, const char *scope, const char *id, unsigned char md[32])
+{
     unsigned int md_len = 0;
-    int own, ok, i;
+    int own, ok;
     EVP_MD_CTX *ctx = thread_ctx(&own);
 
     ok = ctx && EVP_DigestInit_ex(ctx, sha256, NULL) &&
@@ -68,8 +82,45 @@ int flexsaml_store_key(const EVP_MD *sha256, flexsaml_key_form form, char kind, 
          md_len == 32;
     if (own)
         EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/* Every protected request makes a key. Through EVP that cost 1.4 us of CPU
+ * per request in httpd (perf, 50 threads), for a hash of 80 bytes that
+ * takes 0.08 us: OpenSSL 3.0 frees and remakes the provider's context,
+ * asks the ENGINE table and checks its init state on every
+ * EVP_DigestInit_ex, and in a busy server all of that is cold in the cache.
+ * The low-level calls are the same SHA-256 code without any of it. They
+ * are deprecated, not removed, in OpenSSL 3; a build without them, or a
+ * process in FIPS mode, uses EVP. */
+int flexsaml_store_digest(const EVP_MD *sha256, int via_evp, const char *scope, const char *id,
+                          unsigned char md[32])
+{
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+    if (!via_evp) {
+        SHA256_CTX c;
+        int ok =
+            SHA256_Init(&c) &&
+            (!scope || (SHA256_Update(&c, scope, strlen(scope)) && SHA256_Update(&c, "\n", 1))) &&
+            SHA256_Update(&c, id, strlen(id)) && SHA256_Final(md, &c);
+        /* The id is a bearer token: none of it stays on the stack. */
+        OPENSSL_cleanse(&c, sizeof(c));
+        return ok;
+    }
+#endif
+    return evp_digest(sha256, scope, id, md);
+}
+
+int flexsaml_store_key(const EVP_MD *sha256, flexsaml_key_form form, char kind, const char *scope,
+                       const char *id, unsigned char key[FLEXSAML_STORE_KEY_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[32];
+    int i;
+
     /* A failed digest must not become a key every id shares. */
-    if (!ok)
+    pthread_once(&fips_once, check_fips);
+    if (!flexsaml_store_digest(sha256, fips_wanted, scope, id, md))
         return 0;
     key[0] = form == FLEXSAML_KEY_BINARY
                  ? md[0]

@@ -16,10 +16,18 @@ typedef enum {
 } flexsaml_key_form;
 
 /* <spread byte><kind><hex SHA-256 of scope "\n" id> (scope may be NULL).
- * sha256: a fetched EVP_MD, so the hot path does not look it up again.
+ * sha256: a fetched EVP_MD, used when the digest goes through EVP (a
+ * process in FIPS mode), so that path does not look it up again.
  * Returns 0, with no key, when OpenSSL fails. */
 int flexsaml_store_key(const EVP_MD *sha256, flexsaml_key_form form, char kind, const char *scope,
                        const char *id, unsigned char key[FLEXSAML_STORE_KEY_LEN]);
+
+/* The SHA-256 of scope "\n" id (or of id alone) into md: through EVP with
+ * via_evp, else through OpenSSL's low-level SHA-256 where the build has it.
+ * flexsaml_store_key takes EVP only in FIPS mode; both give the same
+ * digest. Returns 0 when OpenSSL fails. */
+int flexsaml_store_digest(const EVP_MD *sha256, int via_evp, const char *scope, const char *id,
+                          unsigned char md[32]);
 
 /* A reference to a stored entry that is not its id: the hex digest in its
  * key (65 bytes with the NUL). An index that must find a session keeps this,

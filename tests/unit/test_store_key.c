@@ -59,6 +59,33 @@ static void test_scope_and_digest(void **state)
 }
 
 /* Text keys (memcache, redis) stay printable and free of spaces. */
+/* The low-level SHA-256 of the hot path and EVP (FIPS mode) agree, on known
+ * answers and on ids of every length across the 64-byte block edges: a
+ * farm whose servers differ in FIPS mode must still find each other's
+ * sessions. */
+static void test_low_level_and_evp_digests_agree(void **state)
+{
+    unsigned char a[32], b[32], id[130];
+    int n;
+    (void)state;
+    assert_int_equal(flexsaml_store_digest(sha256, 0, NULL, "abc", a), 1);
+    assert_int_equal(flexsaml_store_digest(sha256, 1, NULL, "abc", b), 1);
+    assert_memory_equal(a,
+                        "\xba\x78\x16\xbf\x8f\x01\xcf\xea\x41\x41\x40\xde\x5d\xae\x22\x23"
+                        "\xb0\x03\x61\xa3\x96\x17\x7a\x9c\xb4\x10\xff\x61\xf2\x00\x15\xad",
+                        32);
+    assert_memory_equal(a, b, 32);
+    for (n = 0; n < (int)sizeof(id) - 1; n++) {
+        memset(id, 'A' + n % 26, (size_t)n);
+        id[n] = '\0';
+        assert_int_equal(flexsaml_store_digest(sha256, 0, "intranet.example.com", (char *)id, a),
+                         1);
+        assert_int_equal(flexsaml_store_digest(sha256, 1, "intranet.example.com", (char *)id, b),
+                         1);
+        assert_memory_equal(a, b, 32);
+    }
+}
+
 static void test_text_keys_are_printable(void **state)
 {
     unsigned char k[FLEXSAML_STORE_KEY_LEN];
@@ -178,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_shape),
         cmocka_unit_test(test_forms_share_the_digest),
         cmocka_unit_test(test_scope_and_digest),
+        cmocka_unit_test(test_low_level_and_evp_digests_agree),
         cmocka_unit_test(test_text_keys_are_printable),
         cmocka_unit_test(test_binary_first_byte_reaches_every_subcache),
         cmocka_unit_test(test_threads_get_the_same_keys),
