@@ -1,7 +1,7 @@
 """End-to-end SSO through a real Apache with mod_flexsaml and the test IdP."""
 import datetime
 import time
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 import requests
@@ -216,3 +216,15 @@ def test_https_site_sets_secure_cookie(keys):
         assert 'Location="https://127.0.0.1:%d/flexsaml/acs"' % site.apache.port in md
     finally:
         site.stop()
+
+
+def test_acs_form_body_edges(site):
+    """The ACS's form parser: empty pairs, a leading and a trailing '&', and the first of two
+    values of a name."""
+    body = ("&&SAMLResponse=" + quote(saml.b64(site.response("alice")), safe="")
+            + "&RelayState=%2Fprotected%2Fenv.cgi%3Fa%3Db&&RelayState=%2Fother&")
+    s = requests.Session()
+    r = s.post(site.acs, data=body, allow_redirects=False,
+               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"] == "/protected/env.cgi?a=b"

@@ -9,6 +9,8 @@
 #include "apr_fixture.h"
 
 #include <apr_general.h>
+#include <apr_base64.h>
+#include <apr_strings.h>
 
 #include "base64.h"
 
@@ -82,12 +84,56 @@ static void test_every_byte(void **state)
     }
 }
 
+/* The one-pass decoder against apr's: random texts over the alphabet, '='
+ * and whitespace, of every length up to 64. Whatever strict base64 accepts
+ * decodes to exactly what apr_base64_decode_binary makes of it with the
+ * whitespace left out (non-canonical last bits included), and every length
+ * of valid input is covered. */
+static void test_same_bytes_as_apr(void **state)
+{
+    static const char chars[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/====  \n";
+    unsigned int seed = 12345, accepted = 0, lengths = 0;
+    char in[80], clean[80];
+    unsigned char want[80];
+    int round, n, k, m;
+    (void)state;
+    for (round = 0; round < 200000; round++) {
+        apr_size_t got_len = 0;
+        const char *got;
+        flexsaml_b64_error err;
+        n = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 65;
+        for (k = m = 0; k < n; k++) {
+            seed = seed * 1103515245u + 12345u;
+            in[k] = chars[(seed >> 16) % (sizeof(chars) - 1)];
+            /* Mostly data, so that valid texts of every length occur. */
+            if ((seed >> 8) % 4 != 0)
+                in[k] = chars[(seed >> 16) % 64];
+            if (in[k] != ' ' && in[k] != '\n')
+                clean[m++] = in[k];
+        }
+        in[n] = clean[m] = '\0';
+        got = flexsaml_b64_decode_strict(pool, in, (apr_size_t)n, &got_len, &err);
+        if (!got)
+            continue;
+        accepted++;
+        lengths |= 1u << (got_len % 32);
+        assert_int_equal(err.status, FLEXSAML_B64_OK);
+        assert_int_equal(got_len, apr_base64_decode_binary(want, clean));
+        assert_memory_equal(got, want, got_len);
+        assert_int_equal(got[got_len], '\0');
+    }
+    assert_true(accepted > 1000);
+    assert_int_equal(lengths & 0x1fffeu, 0x1fffeu); /* every output length 1..16 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepts_strict_base64_with_whitespace),
         cmocka_unit_test(test_refuses_and_says_why),
         cmocka_unit_test(test_every_byte),
+        cmocka_unit_test(test_same_bytes_as_apr),
     };
     return cmocka_run_group_tests(tests, apr_group_setup, apr_group_teardown);
 }
