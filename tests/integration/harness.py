@@ -138,6 +138,7 @@ class Apache:
 
     def start(self, wrapper=(), env=None):
         """wrapper: a command prefix, e.g. ("faketime", "-f", "@2016-07-25 23:20:30")."""
+        self.wrapper = tuple(wrapper)
         self.proc = subprocess.Popen(list(wrapper) + [APACHE, "-D", "FOREGROUND", "-f", self.conf_path],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=dict(os.environ, **(env or {})), start_new_session=True)
@@ -163,6 +164,11 @@ class Apache:
             except ProcessLookupError:
                 pass
             self.proc.wait()
+            for path in faketime_leftovers(self.proc.pid, getattr(self, "wrapper", ())):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
         self.proc = None
 
     def error_log(self):
@@ -181,6 +187,14 @@ class Apache:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def faketime_leftovers(pid, wrapper):
+    """The shared memory the faketime wrapper of pid made: it removes it when it exits by
+    itself, not when stopped by a signal, and every stopped server would leave it in /dev/shm."""
+    if not wrapper or os.path.basename(wrapper[0]) != "faketime":
+        return []
+    return ["/dev/shm/faketime_shm_%d" % pid, "/dev/shm/sem.faketime_sem_%d" % pid]
 
 
 class IdP:

@@ -2,6 +2,7 @@
 flex-claim`, `FlexSAMLAuth optional`, `FlexSAMLUnauthenticated` and
 `FlexSAMLRequireClaims`, each against a real httpd, as a matrix of rules and
 people."""
+import os
 import re
 import time
 
@@ -289,3 +290,15 @@ def test_idle_session_ends_and_used_one_stays(idle):
     time.sleep(1.2)
     r = used.get(idle.base + "/protected/", allow_redirects=False)
     assert r.status_code == 302
+
+
+def test_a_stopped_faketime_server_leaves_nothing_in_dev_shm(keys):
+    """The faketime wrapper keeps its clock in /dev/shm and removes it only when it exits by
+    itself; stopped by a signal, every such server of the suite left two files behind."""
+    s = Site(keys, "", name="ftshm")
+    s.apache.start(wrapper=("faketime", "-f", "+0"))
+    pid = s.apache.proc.pid
+    made = [p for p in harness.faketime_leftovers(pid, ("faketime",)) if os.path.exists(p)]
+    s.apache.cleanup()
+    assert made, "faketime made no shared memory: this test checks nothing"
+    assert not [p for p in made if os.path.exists(p)]
