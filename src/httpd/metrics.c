@@ -2,11 +2,13 @@
  * Counters shared by every child process: one anonymous shared-memory
  * segment made by the parent, atomic increments. status.c shows them.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "http_core.h"
 #include "apr_shm.h"
 #include "apr_atomic.h"
+#include "apr_portable.h"
 
 #include "flexsaml_glue.h"
 #include "runtime.h"
@@ -28,10 +30,16 @@ flexsaml_metrics *flexsaml_metrics_create(apr_pool_t *pconf, server_rec *s)
 
     if (rv != APR_SUCCESS) {
         /* Counters are informative: without shared memory they stay
-         * per process, and the status page says nothing wrong. */
+         * per process, and the status page says nothing wrong. The
+         * stripes want their cache-line alignment, which a pool does not
+         * give. */
+        char *raw;
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                      "flexsaml: no shared memory for counters; they are per process");
-        m = apr_pcalloc(pconf, sizeof(*m));
+        raw = apr_pcalloc(pconf, sizeof(*m) + _Alignof(flexsaml_metrics));
+        m = (flexsaml_metrics *)(raw + (_Alignof(flexsaml_metrics) -
+                                        (uintptr_t)raw % _Alignof(flexsaml_metrics)) %
+                                           _Alignof(flexsaml_metrics));
     } else {
         m = apr_shm_baseaddr_get(shm);
         memset(m, 0, sizeof(*m));
@@ -60,12 +68,29 @@ void flexsaml_metric_refusal(request_rec *r, flexsaml_refusal why)
         apr_atomic_inc32(&m->refusals[why]);
 }
 
+/* This thread's stripe: a multiplicative hash of its id (thread ids are
+ * addresses, far apart and aligned, so their low bits say little). */
+static unsigned stripe(void)
+{
+    apr_uint64_t t = (apr_uint64_t)(uintptr_t)apr_os_thread_current();
+    return (unsigned)((t * 0x9E3779B97F4A7C15ULL) >> 60) % FLEXSAML_METRIC_STRIPES;
+}
+
+apr_uint32_t flexsaml_metric_store_ops(flexsaml_metrics *m, int op)
+{
+    apr_uint32_t n = 0;
+    int i;
+    for (i = 0; i < FLEXSAML_METRIC_STRIPES; i++)
+        n += apr_atomic_read32(&m->store_ops[i].ops[op]);
+    return n;
+}
+
 void flexsaml_metric_store(request_rec *r, int op, apr_status_t rv)
 {
     flexsaml_metrics *m = metrics_of(r);
     if (!m)
         return;
-    apr_atomic_inc32(&m->store_ops[op]);
+    apr_atomic_inc32(&m->store_ops[stripe()].ops[op]);
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND && rv != APR_EEXIST)
         apr_atomic_inc32(&m->store_errors);
 }

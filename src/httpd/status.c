@@ -46,7 +46,7 @@ static int status_handler(request_rec *r, const flexsaml_srv_cfg *c)
              r);
     for (i = 0; i < FLEXSAML_STORE_OPS; i++)
         ap_rprintf(r, "flexsaml_store_operations_total{op=\"%s\"} %u\n", flexsaml_store_op_names[i],
-                   apr_atomic_read32(&m->store_ops[i]));
+                   flexsaml_metric_store_ops(m, i));
     ap_rputs("# HELP flexsaml_store_errors_total Session store operations that failed.\n"
              "# TYPE flexsaml_store_errors_total counter\n",
              r);

@@ -465,6 +465,29 @@ static void test_ids(void **state)
     assert_int_equal(apr_hash_count(seen), 10000);
 }
 
+/* Every byte value in every place of an id: valid exactly when it is in the
+ * URL-safe alphabet (and, in the last place, carries no pad bits). */
+static void test_id_every_byte(void **state)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char id[44];
+    int c, at;
+    (void)state;
+    for (at = 0; at < 43; at++) {
+        for (c = 1; c < 256; c++) {
+            const char *in;
+            int want;
+            memset(id, 'A', 43);
+            id[43] = '\0';
+            id[at] = (char)c;
+            in = strchr(alphabet, c);
+            want = in != NULL && (at < 42 || ((in - alphabet) & 3) == 0);
+            assert_int_equal(flexsaml_session_id_valid(id), want);
+        }
+    }
+}
+
 static void test_id_valid(void **state)
 {
     apr_pool_t *p = *state;
@@ -589,6 +612,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bit_flips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
+        cmocka_unit_test(test_id_every_byte),
         cmocka_unit_test_setup_teardown(test_id_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookie_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookie_get_long, setup, teardown),
