@@ -10,7 +10,8 @@
  * them and leave 63 % of its memory unused. Binary stores therefore get a
  * raw digest byte; text protocols (memcache, redis) keep a printable one.
  */
-/* SHA256_Init and friends: see digest() below. Before any OpenSSL header. */
+/* SHA256_Init and friends: see flexsaml_store_digest below. Before any
+ * OpenSSL header. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
 #include <pthread.h>
@@ -71,17 +72,26 @@ static void check_fips(void)
 
 static int evp_digest(const EVP_MD *sha256, const char *scope, const char *id, unsigned char md[32])
 {
+    /* Final writes the digest's whole size: a buffer for any, then 32 bytes
+     * out, and only from a 32-byte digest. */
+    unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     int own, ok;
-    EVP_MD_CTX *ctx = thread_ctx(&own);
+    EVP_MD_CTX *ctx;
 
+    if (!sha256 || EVP_MD_get_size(sha256) != 32)
+        return 0;
+    ctx = thread_ctx(&own);
     ok = ctx && EVP_DigestInit_ex(ctx, sha256, NULL) &&
          (!scope ||
           (EVP_DigestUpdate(ctx, scope, strlen(scope)) && EVP_DigestUpdate(ctx, "\n", 1))) &&
-         EVP_DigestUpdate(ctx, id, strlen(id)) && EVP_DigestFinal_ex(ctx, md, &md_len) &&
+         EVP_DigestUpdate(ctx, id, strlen(id)) && EVP_DigestFinal_ex(ctx, out, &md_len) &&
          md_len == 32;
     if (own)
         EVP_MD_CTX_free(ctx);
+    if (ok)
+        memcpy(md, out, 32);
+    OPENSSL_cleanse(out, sizeof(out));
     return ok;
 }
 

@@ -22,29 +22,33 @@ static apr_status_t shm_gone(void *data)
     return APR_SUCCESS;
 }
 
+/* The stripes want their cache-line alignment, which neither a pool nor
+ * apr_shm gives (an anonymous segment's base sits 8 bytes into its mapping,
+ * after APR's own size field): room for it is asked for, and the base is
+ * rounded up. */
+static flexsaml_metrics *aligned(void *raw)
+{
+    uintptr_t a = _Alignof(flexsaml_metrics), at = (uintptr_t)raw;
+    return (flexsaml_metrics *)(void *)((char *)raw + (a - at % a) % a);
+}
+
 flexsaml_metrics *flexsaml_metrics_create(apr_pool_t *pconf, server_rec *s)
 {
     apr_shm_t *shm;
     flexsaml_metrics *m;
-    apr_status_t rv = apr_shm_create(&shm, sizeof(*m), NULL, pconf);
+    apr_size_t size = sizeof(*m) + _Alignof(flexsaml_metrics);
+    apr_status_t rv = apr_shm_create(&shm, size, NULL, pconf);
 
     if (rv != APR_SUCCESS) {
         /* Counters are informative: without shared memory they stay
-         * per process, and the status page says nothing wrong. The
-         * stripes want their cache-line alignment, which a pool does not
-         * give. */
-        char *raw;
+         * per process, and the status page says nothing wrong. */
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                      "flexsaml: no shared memory for counters; they are per process");
-        raw = apr_pcalloc(pconf, sizeof(*m) + _Alignof(flexsaml_metrics));
-        m = (flexsaml_metrics *)(raw + (_Alignof(flexsaml_metrics) -
-                                        (uintptr_t)raw % _Alignof(flexsaml_metrics)) %
-                                           _Alignof(flexsaml_metrics));
-    } else {
-        m = apr_shm_baseaddr_get(shm);
-        memset(m, 0, sizeof(*m));
-        apr_pool_cleanup_register(pconf, shm, shm_gone, apr_pool_cleanup_null);
+        return aligned(apr_pcalloc(pconf, size));
     }
+    m = aligned(apr_shm_baseaddr_get(shm));
+    memset(m, 0, sizeof(*m));
+    apr_pool_cleanup_register(pconf, shm, shm_gone, apr_pool_cleanup_null);
     return m;
 }
 

@@ -108,8 +108,17 @@ void flexsaml_store_child_init(flexsaml_store *st, server_rec *s, apr_pool_t *p)
 {
     apr_status_t rv;
 
+    EVP_MD *md;
+
     if (st->b)
         return; /* shared with a virtual host already done */
+    /* Fetched again in the child: mod_ssl's SSLFIPS turns FIPS mode on after
+     * this store was configured, and in FIPS mode the keys' digest must come
+     * from the provider the child's default properties name. */
+    if ((md = EVP_MD_fetch(NULL, "SHA256", NULL)) != NULL) {
+        st->sha256 = md;
+        apr_pool_cleanup_register(p, md, free_md, apr_pool_cleanup_null);
+    }
     if ((rv = st->driver->child_init(st->ctx, s, p, &st->b)) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      "flexsaml: FlexSAMLSessionCache %s cannot be opened in this child; logins "

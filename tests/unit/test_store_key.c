@@ -86,6 +86,26 @@ static void test_low_level_and_evp_digests_agree(void **state)
     }
 }
 
+/* A digest of another size is refused before it is written: EVP's Final
+ * writes the whole digest, and a 64-byte one once overran the 32-byte
+ * buffer (the canary after it). */
+static void test_other_digest_sizes_are_refused(void **state)
+{
+    struct {
+        unsigned char md[32];
+        unsigned char canary[32];
+    } out;
+    EVP_MD *sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+    (void)state;
+    assert_non_null(sha512);
+    memset(&out, 0x5a, sizeof(out));
+    assert_int_equal(flexsaml_store_digest(sha512, 1, "h", "id", out.md), 0);
+    for (int i = 0; i < 32; i++)
+        assert_int_equal(out.canary[i], 0x5a);
+    assert_int_equal(flexsaml_store_digest(NULL, 1, "h", "id", out.md), 0);
+    EVP_MD_free(sha512);
+}
+
 static void test_text_keys_are_printable(void **state)
 {
     unsigned char k[FLEXSAML_STORE_KEY_LEN];
@@ -206,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_forms_share_the_digest),
         cmocka_unit_test(test_scope_and_digest),
         cmocka_unit_test(test_low_level_and_evp_digests_agree),
+        cmocka_unit_test(test_other_digest_sizes_are_refused),
         cmocka_unit_test(test_text_keys_are_printable),
         cmocka_unit_test(test_binary_first_byte_reaches_every_subcache),
         cmocka_unit_test(test_threads_get_the_same_keys),
