@@ -24,9 +24,10 @@
 
 /* Where keys go through EVP (below), a fresh EVP_MD_CTX per key would be
  * an allocation and a free on every protected request; each thread keeps
- * one instead, freed when the thread ends. A context is never shared: EVP_MD_CTX is not
- * thread-safe. In httpd only children make keys, and a child does not unload the module while its
- * threads run, so the destructor is still there when they end. */
+ * one instead, freed when the thread ends. A context is never shared:
+ * EVP_MD_CTX is not thread-safe. In httpd only children make keys, and a
+ * child does not unload the module while its threads run, so the
+ * destructor is still there when they end. */
 static pthread_key_t ctx_key;
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
 static int ctx_key_ok;
