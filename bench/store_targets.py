@@ -40,6 +40,8 @@ SEEDER = os.path.join(BENCH, "seed_sessions")
 LMDB_MAP = 4 << 30
 BASIC_USER, BASIC_PASS = "bench", "bench-secret"
 SOCKET_ERRORS = {}
+# --pin: the CPU wrk runs on (every httpd runs on the last CPU), or None.
+PIN = {"wrk": None}
 
 
 def mpm(procs, threads):
@@ -169,7 +171,7 @@ def lines_file(path, lines):
 def wrk(site, path, header_file, header, conns, seconds):
     """(requests/s, httpd CPU microseconds per request) of one slice."""
     cpu0 = site.cpu_seconds()
-    cmd = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "-s", GET_LUA, site.base, "--",
+    cmd = (["taskset", "-c", str(PIN["wrk"])] if PIN["wrk"] is not None else []) + ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "-s", GET_LUA, site.base, "--",
            path, site.cookie, header_file] + ([header] if header else [])
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
     bad = re.search(r"BENCH_NON200 (\d+)", out)
@@ -235,15 +237,27 @@ def lmdb_usage(site):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--old-module", required=True, help="mod_flexsaml.so of the build before #14")
-    ap.add_argument("--base-module", help="another mod_flexsaml.so with lmdb (e.g. this branch's base): "
+    ap.add_argument("--base-module", action="append", default=[], metavar="[LABEL=]PATH",
+                    help="another mod_flexsaml.so with lmdb (e.g. this branch's base; may repeat): "
                     "adds its protected GET, 1 session, 50 threads, to the run")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--slice", type=int, default=2, help="seconds per wrk slice (wrk takes whole seconds)")
     ap.add_argument("--million", type=int, default=1000000)
     ap.add_argument("--acs", type=int, default=1500, help="logins per 20-connection ACS slice")
     ap.add_argument("--seq", type=int, default=100, help="logins per sequential ACS slice")
+    ap.add_argument("--pin", action="store_true",
+                    help="run every httpd on the last CPU and wrk on the first: the client no longer "
+                    "competes with the server for a core, and the slices' rates spread far less")
     ap.add_argument("--skip", default="", help="comma-separated groups to leave out: t50,t400,million,acs")
     a = ap.parse_args()
+    if a.pin:
+        if os.cpu_count() < 2:
+            raise SystemExit("--pin needs two CPUs")
+        PIN["wrk"] = 0
+    bases = []  # (label, path)
+    for i, b in enumerate(a.base_module):
+        label, _, path = b.rpartition("=")
+        bases.append((label or ("base" if len(a.base_module) == 1 else "base %d" % (i + 1)), path))
     skip = set(filter(None, a.skip.split(",")))
     t_start = time.time()
     wd = harness.make_tree("flexsaml-b14-")
@@ -263,6 +277,11 @@ def main():
             s.cache = cache
         sites.append(s)
         s.start()
+        if a.pin:
+            # Children made later inherit the parent's CPU.
+            for pid in s.pids():
+                subprocess.run(["taskset", "-a", "-cp", str(os.cpu_count() - 1), str(pid)],
+                               check=True, capture_output=True)
         return s
 
     with responses.Factory(key, cert) as factory:
@@ -287,12 +306,12 @@ def main():
                           ("basic (sha1)", g, one, "/basic-sha1/f", basic, "Authorization", conns),
                           ("protected, 1 session", g, one, "/protected/f", c1f, None, conns),
                           ("protected, 10k sessions", g, many, "/protected/f", many.seeded, None, conns)]
-                if a.base_module and g == "t50":
-                    base = site("%s-base" % g, procs=procs, threads=per, module=a.base_module)
+                for i, (label, path) in enumerate(bases if g == "t50" else []):
+                    base = site("%s-base%d" % (g, i), procs=procs, threads=per, module=path)
                     cb = login(base)
                     verify(base, [cb])
-                    cases.append(("protected, 1 session, base", g, base, "/protected/f",
-                                  lines_file(os.path.join(wd, "base-cookie"), [cb]), None, conns))
+                    cases.append(("protected, 1 session, " + label, g, base, "/protected/f",
+                                  lines_file(os.path.join(wd, "base%d-cookie" % i), [cb]), None, conns))
             seeds = {}
             if "million" not in skip:
                 for label, n in (("100", 100), ("1M", a.million)):
@@ -367,7 +386,7 @@ def main():
                 first = [k for k in got if k[1] == g and k[0] == "static"] or [k for k in got if k[1] == g][:1]
                 for (label, gg), v in got.items():
                     if gg == g:
-                        print("  %-8s %-26s %9.0f (%6.0f-%6.0f)  %.3f  %.3f   %6.1f us  %.3f"
+                        print("  %-8s %-34s %9.0f (%6.0f-%6.0f)  %.3f  %.3f   %6.1f us  %.3f"
                               % (g, label, med[(label, g)], min(v), max(v), med[(label, g)] / med[first[0]],
                                  paired((label, g), first[0]), mcpu[(label, g)],
                                  mcpu[(label, g)] / mcpu[first[0]]))
@@ -385,10 +404,10 @@ def main():
                              p / med[("basic (apr1-md5)", g)],
                              "met" if p >= med[("basic (apr1-md5)", g)] else "NOT met",
                              p / med[("basic (sha1)", g)], p / med[("require ip", g)]))
-            if ("protected, 1 session, base", "t50") in med:
-                b, n = ("protected, 1 session, base", "t50"), ("protected, 1 session", "t50")
-                print("  t50 protected, 1 session: this build %.3f x --base-module in req/s, %.3f x in httpd "
-                      "CPU per request" % (med[n] / med[b], mcpu[n] / mcpu[b]))
+            for label, _ in bases:
+                b, n = ("protected, 1 session, " + label, "t50"), ("protected, 1 session", "t50")
+                print("  t50 protected, 1 session: this build %.3f x %s in req/s (per-round %.3f), %.3f x in "
+                      "httpd CPU per request" % (med[n] / med[b], label, paired(n, b), mcpu[n] / mcpu[b]))
             if seeds:
                 lo, hi = med[("protected, 100 sessions", "million")], med[("protected, 1M sessions", "million")]
                 u = lmdb_usage(seeds["1M"])
@@ -410,8 +429,9 @@ def main():
             if SOCKET_ERRORS:
                 print("  socket errors seen by wrk: %s" % ", ".join("%s%s %d" % (t, p, n) for (t, p), n
                                                               in sorted(SOCKET_ERRORS.items())))
-            print("\n(wrk -t2, -c20 at 50 threads and -c200 at 400; %d cores; run took %.0f s)"
-                  % (os.cpu_count(), time.time() - t_start))
+            print("\n(wrk -t2, -c20 at 50 threads and -c200 at 400; %d cores%s; run took %.0f s)"
+                  % (os.cpu_count(), "; --pin: httpd on CPU %d, wrk on CPU 0" % (os.cpu_count() - 1)
+                     if a.pin else "", time.time() - t_start))
         finally:
             stop_all(sites)
             shutil.rmtree(tmpfs_lmdb[5:tmpfs_lmdb.index("(")], ignore_errors=True)
