@@ -178,12 +178,12 @@ static const char *join(apr_pool_t *p, const apr_array_header_t *vals, const cha
     return flexsaml_roles_join(p, vals, sep);
 }
 
-/* Values a claim exports: already filtered for cleanliness. */
-static apr_array_header_t *claim_values(apr_pool_t *p, const flexsaml_claims_conf *c,
-                                        const flexsaml_claim *cl, const flexsaml_identity *id)
+/* Values a claim exports, already filtered for cleanliness, into vals
+ * (emptied first: one array serves every claim of a request). */
+static void claim_values(apr_array_header_t *vals, const flexsaml_claims_conf *c,
+                         const flexsaml_claim *cl, const flexsaml_identity *id)
 {
-    apr_array_header_t *vals = apr_array_make(p, 4, sizeof(const char *));
-
+    apr_array_clear(vals);
     if (strcmp(cl->attribute, FLEXSAML_CLAIM_NAMEID) == 0) {
         if (flexsaml_value_is_clean(id->name_id)) {
             APR_ARRAY_PUSH(vals, const char *) = id->name_id;
@@ -201,7 +201,6 @@ static apr_array_header_t *claim_values(apr_pool_t *p, const flexsaml_claims_con
         collect_ctx cc = {vals};
         apr_table_do(collect_clean, &cc, id->attributes, cl->attribute, NULL);
     }
-    return vals;
 }
 
 static void put(apr_pool_t *p, const flexsaml_claims_conf *c, apr_table_t *env,
@@ -311,23 +310,27 @@ void flexsaml_claims_export(apr_pool_t *p, const flexsaml_claims_conf *c,
                             const flexsaml_identity *id, apr_table_t *env, apr_table_t *headers)
 {
     const char *sep;
+    apr_array_header_t *vals;
 
     if (c == NULL || id == NULL || c->claims == NULL) {
         return;
     }
     sep = c->separator != NULL ? c->separator : ",";
+    /* Every protected request exports: one array for all claims, and a
+     * single value goes out as it is, not through the joiner. */
+    vals = apr_array_make(p, 4, sizeof(const char *));
     for (int i = 0; i < c->claims->nelts; i++) {
         const flexsaml_claim *cl = &APR_ARRAY_IDX(c->claims, i, flexsaml_claim);
-        apr_array_header_t *vals;
 
         if (cl->attribute == NULL || cl->name == NULL) {
             continue;
         }
-        vals = claim_values(p, c, cl, id);
+        claim_values(vals, c, cl, id);
         if (vals->nelts == 0) {
             continue;
         }
-        put(p, c, env, headers, cl->name, join(p, vals, sep));
+        put(p, c, env, headers, cl->name,
+            vals->nelts == 1 ? APR_ARRAY_IDX(vals, 0, const char *) : join(p, vals, sep));
         if (cl->indexed) {
             for (int j = 0; j < vals->nelts; j++) {
                 put(p, c, env, headers, apr_psprintf(p, "%s_%d", cl->name, j),

@@ -159,7 +159,10 @@ static const char *with_port(apr_pool_t *p, const char *host, unsigned port)
     return apr_pstrcat(p, host, ":", apr_itoa(p, (int)port), NULL);
 }
 
-static public_base base_of(request_rec *r)
+/* note: whether forwarded headers from an untrusted client are noted (the
+ * URLs the browser is sent to); the store scope of every protected request
+ * skips it, as it reads three headers for a line only a login can use. */
+static public_base base_of(request_rec *r, int note)
 {
     const flexsaml_srv_cfg *c = flexsaml_srv(r->server);
     public_base b;
@@ -212,14 +215,14 @@ static public_base base_of(request_rec *r)
     b.host = ap_get_server_name_for_url(r);
     if (!ap_is_default_port(port, r))
         b.host = with_port(r->pool, b.host, port);
-    if (!trusted)
+    if (!trusted && note)
         note_ignored(r, c, &b);
     return b;
 }
 
 const char *flexsaml_public_url(request_rec *r, const char *path)
 {
-    public_base b = base_of(r);
+    public_base b = base_of(r, 1);
     return apr_pstrcat(r->pool, b.scheme, "://", b.host, path, NULL);
 }
 
@@ -236,10 +239,10 @@ const char *flexsaml_acs_url(request_rec *r)
 
 const char *flexsaml_public_host(request_rec *r)
 {
-    return base_of(r).host;
+    return base_of(r, 0).host;
 }
 
 int flexsaml_public_https(request_rec *r)
 {
-    return !strcmp(base_of(r).scheme, "https");
+    return !strcmp(base_of(r, 1).scheme, "https");
 }

@@ -88,6 +88,28 @@ def test_untrusted_forwarded_headers_do_not_change_the_url(untrusted):
         == untrusted.acs
 
 
+def test_signed_in_pages_read_no_forwarded_header(keys):
+    """The note is for the URLs a browser is sent to (a login's): the session
+    check on every protected request does not read forwarded headers for it.
+    A server of its own, so that no earlier line holds the once-per-10-s limit."""
+    site = Site(keys, name="untrusted-pages").start()
+    try:
+        s = requests.Session()
+        r = site.post(site.response("alice"), session=s)
+        assert r.status_code == 303, r.text[:500]
+        mark = site.apache.log_mark()
+        for _ in range(4):
+            r = s.get(site.base + "/protected/", headers={"X-Forwarded-Proto": "https"},
+                      allow_redirects=False)
+            assert r.status_code == 200, r.text[:500]
+        assert "was ignored" not in site.apache.log_since(mark)
+        # The same header on a login's URL is still noted.
+        acs_url(site, {"X-Forwarded-Proto": "https"})
+        assert "X-Forwarded-Proto: https arrived from 127.0.0.1 and was ignored" in site.apache.log_since(mark)
+    finally:
+        site.stop()
+
+
 def test_headers_that_agree_are_not_logged(untrusted):
     mark = untrusted.apache.log_mark()
     acs_url(untrusted, {"X-Forwarded-Proto": "http"})
