@@ -171,8 +171,9 @@ def lines_file(path, lines):
 def wrk(site, path, header_file, header, conns, seconds):
     """(requests/s, httpd CPU microseconds per request) of one slice."""
     cpu0 = site.cpu_seconds()
-    cmd = (["taskset", "-c", str(PIN["wrk"])] if PIN["wrk"] is not None else []) + ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "-s", GET_LUA, site.base, "--",
-           path, site.cookie, header_file] + ([header] if header else [])
+    pin = ["taskset", "-c", str(PIN["wrk"])] if PIN["wrk"] is not None else []
+    cmd = pin + ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "-s", GET_LUA, site.base, "--",
+                 path, site.cookie, header_file] + ([header] if header else [])
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
     bad = re.search(r"BENCH_NON200 (\d+)", out)
     if not bad or int(bad.group(1)):
