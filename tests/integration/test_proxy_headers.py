@@ -105,7 +105,8 @@ def test_signed_in_pages_read_no_forwarded_header(keys):
         assert "was ignored" not in site.apache.log_since(mark)
         # The same header on a login's URL is still noted.
         acs_url(site, {"X-Forwarded-Proto": "https"})
-        assert "X-Forwarded-Proto: https arrived from 127.0.0.1 and was ignored" in site.apache.log_since(mark)
+        log = site.apache.log_since(mark)
+        assert "X-Forwarded-Proto: https arrived from 127.0.0.1 and was ignored" in log
     finally:
         site.stop()
 
