@@ -172,8 +172,13 @@ static int collect_clean(void *rec, const char *key, const char *value)
     return 1;
 }
 
+/* The values live as long as the request, as the export does: a single one
+ * goes out as it is, without a copy (every protected request exports). */
 static const char *join(apr_pool_t *p, const apr_array_header_t *vals, const char *sep)
 {
+    if (vals->nelts == 1) {
+        return APR_ARRAY_IDX(vals, 0, const char *);
+    }
     /* The role set joiner works for any array of strings. */
     return flexsaml_roles_join(p, vals, sep);
 }
@@ -316,8 +321,7 @@ void flexsaml_claims_export(apr_pool_t *p, const flexsaml_claims_conf *c,
         return;
     }
     sep = c->separator != NULL ? c->separator : ",";
-    /* Every protected request exports: one array for all claims, and a
-     * single value goes out as it is, not through the joiner. */
+    /* Every protected request exports: one array serves all claims. */
     vals = apr_array_make(p, 4, sizeof(const char *));
     for (int i = 0; i < c->claims->nelts; i++) {
         const flexsaml_claim *cl = &APR_ARRAY_IDX(c->claims, i, flexsaml_claim);
@@ -329,8 +333,7 @@ void flexsaml_claims_export(apr_pool_t *p, const flexsaml_claims_conf *c,
         if (vals->nelts == 0) {
             continue;
         }
-        put(p, c, env, headers, cl->name,
-            vals->nelts == 1 ? APR_ARRAY_IDX(vals, 0, const char *) : join(p, vals, sep));
+        put(p, c, env, headers, cl->name, join(p, vals, sep));
         if (cl->indexed) {
             for (int j = 0; j < vals->nelts; j++) {
                 put(p, c, env, headers, apr_psprintf(p, "%s_%d", cl->name, j),
